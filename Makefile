@@ -1,0 +1,98 @@
+# portsplit — build, test and run.
+#
+#   make            build build/portsplit
+#   make check      unit + integration tests; closes with "N passed, N failed"
+#   make asan check the same, with the binary built under ASan + UBSan
+#   make run        build (installing Debian packages when root) and start the demo
+#   make bench      the benchmark against a direct connection and the peers
+#   make lint       clang-format check
+#   make install    install into $(DESTDIR)$(PREFIX)
+
+PREFIX   ?= /usr/local
+SIGDIR    = $(PREFIX)/share/portsplit/signatures
+PKGS      = libpcre2-8 inih
+DEB_PKGS  = build-essential pkg-config libpcre2-dev libinih-dev
+
+CC       ?= cc
+WARN      = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Werror
+CFLAGS   ?= -O2 -g
+ALL_CFLAGS = -std=gnu11 $(WARN) $(CFLAGS) $(shell pkg-config --cflags $(PKGS) 2>/dev/null) \
+             -DSIGNATURE_DIR='"$(SIGDIR)"' -DPORTSPLIT_VERSION='"$(VERSION)"'
+LIBS      = $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lpcre2-8 -linih)
+VERSION   = 0.1.0
+
+# "make asan check" builds and tests the sanitizer binary in one go.
+ifneq ($(filter asan,$(MAKECMDGOALS)),)
+BUILD     = build/asan
+ALL_CFLAGS += -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+LDFLAGS  += -fsanitize=address,undefined
+else
+BUILD     = build
+endif
+
+SRCS     := $(wildcard src/*.c)
+OBJS     := $(patsubst src/%.c,$(BUILD)/obj/%.o,$(SRCS))
+LIBOBJS  := $(filter-out $(BUILD)/obj/main.o,$(OBJS))
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
+BIN       = $(BUILD)/portsplit
+
+.PHONY: all asan check unit integration run bench bench-full lint format install clean deps
+
+all: $(BIN)
+asan: $(BIN)
+
+$(BUILD)/obj/%.o: src/%.c $(wildcard src/*.h) | $(BUILD)/obj
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(BIN): $(OBJS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+$(BUILD)/tests/%: tests/unit/%.c tests/unit/unit.h $(LIBOBJS) | $(BUILD)/tests
+	$(CC) $(ALL_CFLAGS) -Isrc $(LDFLAGS) -o $@ $< $(LIBOBJS) $(LIBS)
+
+$(BUILD)/obj $(BUILD)/tests:
+	mkdir -p $@
+
+check: $(BIN) $(UNIT_BINS)
+	PORTSPLIT=$(abspath $(BIN)) UNIT_DIR=$(abspath $(BUILD)/tests) tests/run
+
+unit: $(UNIT_BINS)
+	PORTSPLIT=$(abspath $(BIN)) UNIT_DIR=$(abspath $(BUILD)/tests) tests/run unit
+
+integration: $(BIN)
+	PORTSPLIT=$(abspath $(BIN)) tests/run integration
+
+# Installs the Debian packages the build needs, when run as root and missing.
+deps:
+	@missing=""; for p in $(DEB_PKGS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	  else echo "missing Debian packages:$$missing (run: sudo apt-get install$$missing)"; exit 1; fi; \
+	fi
+
+run: deps
+	$(MAKE) all
+	$(BIN) -v portsplit.ini
+
+bench: $(BIN)
+	PORTSPLIT=$(abspath $(BIN)) bench/run --short
+
+bench-full: $(BIN)
+	PORTSPLIT=$(abspath $(BIN)) bench/run --full
+
+lint:
+	clang-format --dry-run --Werror src/*.c src/*.h tests/unit/*.c tests/unit/*.h
+
+format:
+	clang-format -i src/*.c src/*.h tests/unit/*.c tests/unit/*.h
+
+install: $(BIN)
+	install -D -m 755 $(BIN) $(DESTDIR)$(PREFIX)/bin/portsplit
+	install -d $(DESTDIR)$(SIGDIR)
+	install -m 644 signatures/*.ini $(DESTDIR)$(SIGDIR)/
+	install -D -m 644 man/portsplit.1 $(DESTDIR)$(PREFIX)/share/man/man1/portsplit.1
+	install -D -m 644 man/portsplit.ini.5 $(DESTDIR)$(PREFIX)/share/man/man5/portsplit.ini.5
+
+clean:
+	rm -rf build

@@ -1,0 +1,880 @@
+/* config: reading the INI file with inih and building struct config.
+ *
+ * inih is driven through ini_parse_stream() with a reader of our own. The
+ * reader sees every physical line first: it counts lines (the handler gets
+ * no line number from the distribution's build), strips leading blanks so no
+ * line is ever taken as a continuation, handles `[section]` headers itself,
+ * and rejects lines that are not comments, headers or KEY = VALUE. inih's
+ * line buffer is small (200 bytes in Debian's build), so a longer line is
+ * handed to inih with its value left out and the handler takes the value
+ * that the reader cut from the line by inih's own rules.
+ *
+ * Every error is recorded as `FILE:LINE: message` and parsing goes on, so a
+ * user sees all the errors at once. Checks that need the whole file
+ * (sections without signatures, resolution of names) run after parsing. */
+#define _GNU_SOURCE
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <ini.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "addr.h"
+#include "bytes.h"
+#include "log.h"
+
+#ifndef SIGNATURE_DIR
+#define SIGNATURE_DIR "/usr/local/share/portsplit/signatures"
+#endif
+
+/* The longest line accepted, in bytes, without its newline. */
+#define CONFIG_MAX_LINE 16384
+/* inih keeps section names in a 50-byte buffer. */
+#define SECTION_MAX 40
+
+/* What one section collects while the file is read; turned into services,
+ * groups and signature definitions once the whole file is known. */
+struct pgroup {
+	char *name; /* NULL: the service's own lines */
+	const char *file;
+	int line;
+	bool has_frame;
+	int frame_line;
+	struct frame frame;
+	struct sigdef *sigs;
+	size_t nsigs;
+};
+
+enum section_kind { SEC_SERVICE, SEC_FALLBACK, SEC_TIMEOUT };
+
+struct psection {
+	char *name;
+	enum section_kind kind;
+	const char *file;
+	int line;
+	struct pgroup *groups; /* [0] is the section's own lines */
+	size_t ngroups;
+	char *connect;
+	int connect_line;
+	struct addrinfo *backend;
+};
+
+/* The state of one file being read: the main file, or a signature file
+ * read for `signature =` (then TARGET receives its lines). */
+struct parse {
+	struct config *cfg;
+	struct config_errors *errs;
+	FILE *fp;
+	const char *file;
+	int line;
+	char *raw; /* the current physical line */
+	size_t rawcap;
+	const char *long_value; /* the value of a line too long for inih */
+	struct pgroup *target;  /* signature file: where its lines go */
+	struct psection *sections;
+	size_t nsections;
+	struct psection *cur; /* NULL before the first section */
+	bool in_section;      /* a section header was seen */
+	int seen[16];         /* line of each single-valued global key */
+};
+
+static void
+add_error(struct config_errors *errs, const char *file, int line,
+	  const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+static void
+add_error(struct config_errors *errs, const char *file, int line,
+	  const char *fmt, ...)
+{
+	char msg[1024], *text;
+	va_list ap;
+	char **grown = realloc(errs->lines, (errs->n + 1) * sizeof(char *));
+
+	if (grown == NULL)
+		return;
+	errs->lines = grown;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (asprintf(&text, "%s:%d: %s", file, line, msg) < 0)
+		return;
+	errs->lines[errs->n++] = text;
+}
+
+#define perr(p, ...) add_error((p)->errs, (p)->file, (p)->line, __VA_ARGS__)
+
+/* Grows *ARR (of *N elements of SIZE bytes) by one zeroed element and
+ * returns it; exits on allocation failure, which only start-up and reload
+ * can meet. */
+static void *
+grow(void *arr_ptr, size_t *n, size_t size)
+{
+	void **arr = arr_ptr;
+	char *p = realloc(*arr, (*n + 1) * size);
+
+	if (p == NULL) {
+		fprintf(stderr, "portsplit: out of memory\n");
+		exit(1);
+	}
+	*arr = p;
+	memset(p + *n * size, 0, size);
+	return p + (*n)++ * size;
+}
+
+static char *
+xstrdup(const char *s)
+{
+	char *d = strdup(s);
+
+	if (d == NULL) {
+		fprintf(stderr, "portsplit: out of memory\n");
+		exit(1);
+	}
+	return d;
+}
+
+/* Interns a file name so that every struct can point at it. */
+static const char *
+intern_file(struct config *cfg, const char *path)
+{
+	for (size_t i = 0; i < cfg->nfiles; i++)
+		if (strcmp(cfg->files[i], path) == 0)
+			return cfg->files[i];
+	*(char **)grow(&cfg->files, &cfg->nfiles, sizeof(char *)) =
+		xstrdup(path);
+	return cfg->files[cfg->nfiles - 1];
+}
+
+/* inih's rule for where a key or value ends: at one of CHARS, or at a `;`
+ * that follows white space. */
+static char *
+find_end(char *s, const char *chars)
+{
+	bool was_space = false;
+
+	while (*s != '\0' && (chars == NULL || strchr(chars, *s) == NULL) &&
+	       !(was_space && *s == ';')) {
+		was_space = isspace((unsigned char)*s);
+		s++;
+	}
+	return s;
+}
+
+static char *
+rstrip(char *s)
+{
+	char *e = s + strlen(s);
+
+	while (e > s && isspace((unsigned char)e[-1]))
+		*--e = '\0';
+	return s;
+}
+
+static char *
+lskip(char *s)
+{
+	while (*s != '\0' && isspace((unsigned char)*s))
+		s++;
+	return s;
+}
+
+static bool
+valid_name(const char *s)
+{
+	if (*s == '\0' || *s == '.')
+		return false;
+	for (; *s != '\0'; s++)
+		if (!isalnum((unsigned char)*s) && strchr("_-.", *s) == NULL)
+			return false;
+	return true;
+}
+
+static void begin_section(struct parse *p, char *name);
+
+/* Reads the next physical line and hands inih a line it takes whole. */
+static char *
+reader(char *buf, int size, void *stream)
+{
+	struct parse *p = stream;
+	ssize_t n;
+	char *s, *end;
+
+	n = getline(&p->raw, &p->rawcap, p->fp);
+	if (n < 0)
+		return NULL;
+	p->line++;
+	p->long_value = NULL;
+	buf[0] = '\0';
+	if ((size_t)n != strlen(p->raw)) {
+		perr(p, "NUL byte in line");
+		return buf;
+	}
+	while (n > 0 && (p->raw[n - 1] == '\n' || p->raw[n - 1] == '\r'))
+		p->raw[--n] = '\0';
+	s = p->raw;
+	if (p->line == 1 && memcmp(s, "\xef\xbb\xbf", 3) == 0)
+		s += 3;
+	s = lskip(s);
+	if (*s == '\0' || *s == ';' || *s == '#')
+		return buf;
+	if (n > CONFIG_MAX_LINE) {
+		perr(p, "line too long (%zd bytes; the limit is %d)", n,
+		     CONFIG_MAX_LINE);
+		return buf;
+	}
+	if (*s == '[') {
+		end = strchr(s, ']');
+		if (end == NULL) {
+			perr(p, "section header without ']'");
+			return buf;
+		}
+		*end = '\0';
+		if (*lskip(end + 1) != '\0' && *lskip(end + 1) != ';' &&
+		    *lskip(end + 1) != '#') {
+			perr(p, "unexpected text after [%s]", s + 1);
+			return buf;
+		}
+		begin_section(p, rstrip(lskip(s + 1)));
+		return buf;
+	}
+	end = find_end(s, "=:");
+	if (*end != '=' && *end != ':') {
+		perr(p, "expected KEY = VALUE, a [section] or a comment");
+		return buf;
+	}
+	if (strlen(s) + 2 <= (size_t)size) {
+		snprintf(buf, (size_t)size, "%s\n", s);
+		return buf;
+	}
+	/* Too long for inih: give it the key alone, keep the value here. */
+	*end = '\0';
+	rstrip(s);
+	if (strlen(s) + 3 > (size_t)size) {
+		perr(p, "key too long");
+		return buf;
+	}
+	snprintf(buf, (size_t)size, "%s=\n", s);
+	char *value = lskip(end + 1);
+	*find_end(value, NULL) = '\0';
+	p->long_value = rstrip(value);
+	return buf;
+}
+
+static void
+begin_section(struct parse *p, char *name)
+{
+	struct psection *sec;
+
+	p->cur = NULL;
+	p->in_section = true;
+	if (p->target != NULL) {
+		perr(p, "a signature file has no sections: [%s]", name);
+		return;
+	}
+	if (!valid_name(name) || strlen(name) > SECTION_MAX) {
+		perr(p,
+		     "bad section name '%s': use letters, digits, '_', '-' "
+		     "and '.', at most %d",
+		     name, SECTION_MAX);
+		return;
+	}
+	for (size_t i = 0; i < p->nsections; i++) {
+		if (strcmp(p->sections[i].name, name) == 0) {
+			perr(p, "section [%s] repeated (first at line %d)",
+			     name, p->sections[i].line);
+			return;
+		}
+	}
+	sec = grow(&p->sections, &p->nsections, sizeof(*sec));
+	sec->name = xstrdup(name);
+	sec->file = p->file;
+	sec->line = p->line;
+	sec->kind = strcmp(name, "fallback") == 0  ? SEC_FALLBACK
+		    : strcmp(name, "timeout") == 0 ? SEC_TIMEOUT
+						   : SEC_SERVICE;
+	sec->groups = calloc(1, sizeof(struct pgroup));
+	sec->ngroups = 1;
+	sec->groups[0].file = p->file;
+	p->cur = sec;
+}
+
+/* Parses a decimal number of seconds into milliseconds. */
+static int
+parse_seconds(const char *v, bool zero_ok, uint32_t *ms)
+{
+	char *end;
+	double d;
+
+	if (strspn(v, "0123456789.") != strlen(v) || *v == '\0')
+		return -1;
+	errno = 0;
+	d = strtod(v, &end);
+	if (*end != '\0' || errno != 0 || d > 86400.0 * 365)
+		return -1;
+	if (d == 0 && !zero_ok)
+		return -1;
+	*ms = (uint32_t)(d * 1000 + 0.5);
+	if (*ms == 0 && d > 0)
+		*ms = 1;
+	return 0;
+}
+
+static int
+parse_uint(const char *v, unsigned long min, unsigned long max,
+	   unsigned long *out)
+{
+	char *end;
+	unsigned long u;
+
+	if (*v < '0' || *v > '9')
+		return -1;
+	errno = 0;
+	u = strtoul(v, &end, 10);
+	if (*end != '\0' || errno != 0 || u < min || u > max)
+		return -1;
+	*out = u;
+	return 0;
+}
+
+/* Adds a `string =` or `regex =` line to group G. */
+static void
+add_sig(struct parse *p, struct pgroup *g, bool regex, const char *value)
+{
+	char err[512];
+	struct sig *sig;
+
+	if (*value == '\0') {
+		perr(p, "empty %s", regex ? "regex" : "string");
+		return;
+	}
+	if (regex) {
+		sig = sig_new_regex(value, err, sizeof(err));
+	} else {
+		uint8_t *bytes;
+		size_t len;
+		if (bytes_decode(value, &bytes, &len, err, sizeof(err)) < 0) {
+			perr(p, "string: %s", err);
+			return;
+		}
+		sig = sig_new_string(bytes, len);
+		free(bytes);
+		if (sig == NULL)
+			snprintf(err, sizeof(err), "out of memory");
+	}
+	if (sig == NULL) {
+		perr(p, "%s", err);
+		return;
+	}
+	struct sigdef *d = grow(&g->sigs, &g->nsigs, sizeof(*d));
+	d->sig = sig;
+	d->text = xstrdup(value);
+	d->file = p->file;
+	d->line = p->line;
+}
+
+static void
+set_frame(struct parse *p, struct pgroup *g, const char *value)
+{
+	char err[256];
+
+	if (g->has_frame) {
+		perr(p, "frame given twice (first at line %d)", g->frame_line);
+		return;
+	}
+	if (frame_parse(value, &g->frame, err, sizeof(err)) < 0) {
+		perr(p, "%s", err);
+		return;
+	}
+	g->has_frame = true;
+	g->frame_line = p->line;
+}
+
+static int load_file(struct parse *p, const char *path);
+
+/* Finds NAME.ini on the signature path and reads it into a new group. */
+static void
+add_signature(struct parse *p, struct psection *sec, const char *name)
+{
+	char path[PATH_MAX];
+	char *dirs, *save = NULL;
+	bool found = false;
+
+	if (!valid_name(name)) {
+		perr(p, "bad signature name '%s'", name);
+		return;
+	}
+	dirs = xstrdup(p->cfg->sig_path);
+	for (char *d = strtok_r(dirs, ":", &save); d != NULL && !found;
+	     d = strtok_r(NULL, ":", &save)) {
+		snprintf(path, sizeof(path), "%s/%s.ini", d, name);
+		found = access(path, R_OK) == 0;
+	}
+	free(dirs);
+	if (!found) {
+		perr(p, "signature '%s' not found (no %s.ini in %s)", name,
+		     name, p->cfg->sig_path);
+		return;
+	}
+	struct pgroup *g = grow(&sec->groups, &sec->ngroups, sizeof(*g));
+	g->name = xstrdup(name);
+	g->file = p->file;
+	g->line = p->line;
+
+	struct parse sub = {.cfg = p->cfg, .errs = p->errs, .target = g};
+	size_t before = p->errs->n;
+	if (load_file(&sub, path) < 0)
+		perr(p, "cannot read %s: %s", path, strerror(errno));
+	else if (g->nsigs == 0 && p->errs->n == before)
+		perr(p, "signature '%s' (%s) has no string or regex", name,
+		     path);
+}
+
+/* The single-valued global keys; their index is their slot in seen[]. */
+static const char *const single_keys[] = {
+	"timeout", "maxconn", "max_peek",	 "pid",
+	"log_level", "connect_timeout", "idle_timeout", "signature_path",
+};
+
+static void
+global_key(struct parse *p, const char *key, const char *v)
+{
+	struct config *cfg = p->cfg;
+	unsigned long u;
+	size_t k;
+
+	if (strcmp(key, "bind") == 0) {
+		char *host, *port, err[512];
+		struct addrinfo *ai = NULL;
+		if (addr_split(v, &host, &port, err, sizeof(err)) < 0) {
+			perr(p, "bind: %s", err);
+			return;
+		}
+		if (addr_resolve(host, port, true, &ai, err, sizeof(err)) < 0)
+			perr(p, "bind: %s", err);
+		free(host);
+		free(port);
+		struct bind *b = grow(&cfg->binds, &cfg->nbinds, sizeof(*b));
+		b->text = xstrdup(v);
+		b->file = p->file;
+		b->line = p->line;
+		b->ai = ai;
+		return;
+	}
+	for (k = 0; k < sizeof(single_keys) / sizeof(single_keys[0]); k++)
+		if (strcmp(key, single_keys[k]) == 0)
+			break;
+	if (k == sizeof(single_keys) / sizeof(single_keys[0])) {
+		perr(p, "unknown key '%s'", key);
+		return;
+	}
+	if (p->seen[k] != 0) {
+		perr(p, "'%s' given twice (first at line %d)", key,
+		     p->seen[k]);
+		return;
+	}
+	p->seen[k] = p->line;
+	if (strcmp(key, "timeout") == 0) {
+		if (parse_seconds(v, false, &cfg->timeout_ms) < 0)
+			perr(p, "timeout: '%s' is not a number of seconds "
+				"above 0",
+			     v);
+	} else if (strcmp(key, "connect_timeout") == 0) {
+		if (parse_seconds(v, false, &cfg->connect_timeout_ms) < 0)
+			perr(p, "connect_timeout: '%s' is not a number of "
+				"seconds above 0",
+			     v);
+	} else if (strcmp(key, "idle_timeout") == 0) {
+		if (parse_seconds(v, true, &cfg->idle_timeout_ms) < 0)
+			perr(p, "idle_timeout: '%s' is not a number of "
+				"seconds (0 for none)",
+			     v);
+	} else if (strcmp(key, "maxconn") == 0) {
+		if (parse_uint(v, 1, 1000000, &u) < 0)
+			perr(p, "maxconn: '%s' is not a number from 1 to "
+				"1000000",
+			     v);
+		else
+			cfg->maxconn = (unsigned)u;
+	} else if (strcmp(key, "max_peek") == 0) {
+		if (parse_uint(v, 1, 65536, &u) < 0)
+			perr(p, "max_peek: '%s' is not a number of bytes from "
+				"1 to 65536",
+			     v);
+		else
+			cfg->max_peek = u;
+	} else if (strcmp(key, "pid") == 0) {
+		if (*v == '\0')
+			perr(p, "pid: empty path");
+		else
+			cfg->pid_path = xstrdup(v);
+	} else if (strcmp(key, "log_level") == 0) {
+		int l = log_level_parse(v);
+		if (l < 0)
+			perr(p, "log_level: '%s' is not one of error, warn, "
+				"info, debug",
+			     v);
+		else
+			cfg->log_level = l;
+	} else if (strcmp(key, "signature_path") == 0) {
+		if (*v == '\0')
+			perr(p, "signature_path: empty");
+		else {
+			free(cfg->sig_path);
+			cfg->sig_path = xstrdup(v);
+		}
+	}
+}
+
+static void
+service_key(struct parse *p, struct psection *sec, const char *key,
+	    const char *v)
+{
+	bool special = sec->kind != SEC_SERVICE;
+
+	if (strcmp(key, "connect") == 0) {
+		char *host, *port, err[512];
+		if (sec->connect != NULL) {
+			perr(p, "connect given twice in [%s] (first at line "
+				"%d)",
+			     sec->name, sec->connect_line);
+			return;
+		}
+		sec->connect = xstrdup(v);
+		sec->connect_line = p->line;
+		if (addr_split(v, &host, &port, err, sizeof(err)) < 0) {
+			perr(p, "connect: %s", err);
+			return;
+		}
+		if (addr_resolve(host, port, false, &sec->backend, err,
+				 sizeof(err)) < 0)
+			perr(p, "connect: %s", err);
+		free(host);
+		free(port);
+		return;
+	}
+	if (strcmp(key, "string") == 0 || strcmp(key, "regex") == 0 ||
+	    strcmp(key, "signature") == 0 || strcmp(key, "frame") == 0) {
+		if (special) {
+			perr(p,
+			     "[%s] takes an action only, not '%s': it gets the "
+			     "connections no signature takes",
+			     sec->name, key);
+			return;
+		}
+		if (strcmp(key, "string") == 0)
+			add_sig(p, &sec->groups[0], false, v);
+		else if (strcmp(key, "regex") == 0)
+			add_sig(p, &sec->groups[0], true, v);
+		else if (strcmp(key, "frame") == 0)
+			set_frame(p, &sec->groups[0], v);
+		else
+			add_signature(p, sec, v);
+		return;
+	}
+	perr(p, "unknown key '%s' in [%s]", key, sec->name);
+}
+
+static int
+handler(void *user, const char *section, const char *name, const char *value)
+{
+	struct parse *p = user;
+
+	(void)section; /* the reader tracks sections itself */
+	if (p->long_value != NULL)
+		value = p->long_value;
+	if (p->target != NULL) {
+		if (strcmp(name, "string") == 0)
+			add_sig(p, p->target, false, value);
+		else if (strcmp(name, "regex") == 0)
+			add_sig(p, p->target, true, value);
+		else if (strcmp(name, "frame") == 0)
+			set_frame(p, p->target, value);
+		else
+			perr(p,
+			     "unknown key '%s' in a signature file (string, "
+			     "regex and frame are allowed)",
+			     name);
+	} else if (!p->in_section) {
+		global_key(p, name, value);
+	} else if (p->cur != NULL) {
+		service_key(p, p->cur, name, value);
+	}
+	/* Keys under a rejected section header were reported with it. */
+	p->long_value = NULL;
+	return 1;
+}
+
+/* Reads one file with P; returns -1 with errno when it cannot be opened. */
+static int
+load_file(struct parse *p, const char *path)
+{
+	int rc;
+
+	p->fp = fopen(path, "re");
+	if (p->fp == NULL)
+		return -1;
+	p->file = intern_file(p->cfg, path);
+	rc = ini_parse_stream(reader, p, handler, p);
+	/* The reader reports every syntax error itself; this catches any
+	 * that inih finds on its own. */
+	if (rc > 0 && p->errs->n == 0)
+		add_error(p->errs, p->file, rc, "syntax error");
+	if (ferror(p->fp)) {
+		p->line++;
+		perr(p, "read error: %s", strerror(errno));
+	}
+	fclose(p->fp);
+	free(p->raw);
+	p->raw = NULL;
+	return 0;
+}
+
+/* Turns the sections into ranked services, groups and signatures. */
+static void
+build(struct parse *p)
+{
+	struct config *cfg = p->cfg;
+	size_t nsvc = 0;
+
+	for (size_t i = 0; i < p->nsections; i++)
+		if (p->sections[i].kind == SEC_SERVICE)
+			nsvc++;
+	/* Ranked services first, then the two special ones. */
+	cfg->services = calloc(nsvc + 2, sizeof(struct service));
+	for (int pass = 0; pass < 2; pass++) {
+		for (size_t i = 0; i < p->nsections; i++) {
+			struct psection *sec = &p->sections[i];
+			struct service *svc;
+			if ((pass == 0) != (sec->kind == SEC_SERVICE))
+				continue;
+			svc = &cfg->services[cfg->nservices++];
+			svc->name = sec->name;
+			sec->name = NULL;
+			svc->file = sec->file;
+			svc->line = sec->line;
+			svc->action = sec->connect ? ACTION_CONNECT
+						   : ACTION_CLOSE;
+			svc->connect = sec->connect;
+			svc->backend = sec->backend;
+			sec->connect = NULL;
+			sec->backend = NULL;
+			svc->first_group = cfg->ngroups;
+			svc->first_sig = cfg->nsigs;
+			for (size_t k = 0; k < sec->ngroups; k++) {
+				struct pgroup *pg = &sec->groups[k];
+				struct group *g;
+				if (pg->nsigs == 0 && k == 0 &&
+				    !pg->has_frame)
+					continue;
+				g = grow(&cfg->groups, &cfg->ngroups,
+					 sizeof(*g));
+				g->name = pg->name;
+				g->file = pg->file;
+				g->line = pg->line;
+				g->has_frame = pg->has_frame;
+				g->frame = pg->frame;
+				g->first_sig = cfg->nsigs;
+				g->nsigs = pg->nsigs;
+				for (size_t s = 0; s < pg->nsigs; s++) {
+					struct sigdef *d =
+						grow(&cfg->sigs, &cfg->nsigs,
+						     sizeof(*d));
+					*d = pg->sigs[s];
+					d->service = cfg->nservices - 1;
+					d->group = cfg->ngroups - 1;
+				}
+				free(pg->sigs);
+				pg->sigs = NULL;
+				pg->nsigs = 0;
+				pg->name = NULL;
+			}
+			svc->ngroups = cfg->ngroups - svc->first_group;
+			svc->nsigs = cfg->nsigs - svc->first_sig;
+			if (sec->kind == SEC_FALLBACK)
+				cfg->fallback = svc;
+			else if (sec->kind == SEC_TIMEOUT)
+				cfg->timeout = svc;
+		}
+		if (pass == 0)
+			nsvc = cfg->nservices;
+	}
+	cfg->nservices = nsvc;
+}
+
+/* Cross-checks that need the whole file. */
+static void
+validate(struct parse *p)
+{
+	struct config *cfg = p->cfg;
+
+	if (cfg->nbinds == 0)
+		add_error(p->errs, p->file, p->line > 0 ? p->line : 1,
+			  "no 'bind =' line: nothing to listen on");
+	for (size_t i = 0; i < p->nsections; i++) {
+		struct psection *sec = &p->sections[i];
+		bool sigs = false;
+		for (size_t g = 0; g < sec->ngroups; g++)
+			sigs |= sec->groups[g].nsigs > 0 || g > 0;
+		if (sec->kind != SEC_SERVICE) {
+			if (sec->connect == NULL)
+				add_error(p->errs, sec->file, sec->line,
+					  "[%s] has no action (connect)",
+					  sec->name);
+		} else if (!sigs) {
+			add_error(p->errs, sec->file, sec->line,
+				  "[%s] has no string, regex or signature: it "
+				  "could never match",
+				  sec->name);
+		} else if (sec->groups[0].has_frame &&
+			   sec->groups[0].nsigs == 0) {
+			add_error(p->errs, sec->file,
+				  sec->groups[0].frame_line,
+				  "frame in [%s] applies to its own string and "
+				  "regex lines, and it has none",
+				  sec->name);
+		}
+	}
+}
+
+static void
+free_psections(struct parse *p)
+{
+	for (size_t i = 0; i < p->nsections; i++) {
+		struct psection *sec = &p->sections[i];
+		for (size_t g = 0; g < sec->ngroups; g++) {
+			for (size_t s = 0; s < sec->groups[g].nsigs; s++) {
+				sig_free(sec->groups[g].sigs[s].sig);
+				free(sec->groups[g].sigs[s].text);
+			}
+			free(sec->groups[g].sigs);
+			free(sec->groups[g].name);
+		}
+		free(sec->groups);
+		free(sec->name);
+		free(sec->connect);
+		if (sec->backend != NULL)
+			freeaddrinfo(sec->backend);
+	}
+	free(p->sections);
+}
+
+/* The default signature path: the config file's signatures/ folder, then
+ * the installed library. */
+static char *
+default_sig_path(const char *config_path)
+{
+	char *dir = xstrdup(config_path), *slash = strrchr(dir, '/'), *out;
+
+	if (slash == NULL)
+		strcpy(dir, ".");
+	else if (slash == dir)
+		dir[1] = '\0';
+	else
+		*slash = '\0';
+	if (asprintf(&out, "%s/signatures:%s", dir, SIGNATURE_DIR) < 0)
+		out = NULL;
+	free(dir);
+	return out;
+}
+
+int
+config_load(const char *path, struct config **out, struct config_errors *errs)
+{
+	struct config *cfg = calloc(1, sizeof(*cfg));
+	struct parse p = {.cfg = cfg, .errs = errs};
+
+	memset(errs, 0, sizeof(*errs));
+	*out = NULL;
+	cfg->refs = 1;
+	cfg->path = xstrdup(path);
+	cfg->timeout_ms = 5000;
+	cfg->connect_timeout_ms = 10000;
+	cfg->maxconn = 1024;
+	cfg->max_peek = 8192;
+	cfg->log_level = LVL_INFO;
+	cfg->sig_path = default_sig_path(path);
+	if (load_file(&p, path) < 0) {
+		add_error(errs, path, 0, "cannot read: %s", strerror(errno));
+		config_unref(cfg);
+		return -1;
+	}
+	validate(&p);
+	build(&p);
+	free_psections(&p);
+	if (errs->n > 0) {
+		config_unref(cfg);
+		return -1;
+	}
+	*out = cfg;
+	return 0;
+}
+
+void
+config_errors_free(struct config_errors *errs)
+{
+	for (size_t i = 0; i < errs->n; i++)
+		free(errs->lines[i]);
+	free(errs->lines);
+	errs->lines = NULL;
+	errs->n = 0;
+}
+
+struct config *
+config_ref(struct config *cfg)
+{
+	cfg->refs++;
+	return cfg;
+}
+
+void
+config_unref(struct config *cfg)
+{
+	if (cfg == NULL || --cfg->refs > 0)
+		return;
+	for (size_t i = 0; i < cfg->nbinds; i++) {
+		free(cfg->binds[i].text);
+		if (cfg->binds[i].ai != NULL)
+			freeaddrinfo(cfg->binds[i].ai);
+	}
+	free(cfg->binds);
+	for (size_t i = 0; i < cfg->nservices + (cfg->fallback != NULL) +
+				       (cfg->timeout != NULL);
+	     i++) {
+		struct service *svc = &cfg->services[i];
+		free(svc->name);
+		free(svc->connect);
+		if (svc->backend != NULL)
+			freeaddrinfo(svc->backend);
+	}
+	free(cfg->services);
+	for (size_t i = 0; i < cfg->ngroups; i++)
+		free(cfg->groups[i].name);
+	free(cfg->groups);
+	for (size_t i = 0; i < cfg->nsigs; i++) {
+		sig_free(cfg->sigs[i].sig);
+		free(cfg->sigs[i].text);
+	}
+	free(cfg->sigs);
+	for (size_t i = 0; i < cfg->nfiles; i++)
+		free(cfg->files[i]);
+	free(cfg->files);
+	free(cfg->pid_path);
+	free(cfg->sig_path);
+	free(cfg->path);
+	free(cfg);
+}
+
+void
+config_action_text(const struct service *svc, char *buf, size_t len)
+{
+	if (svc == NULL || svc->action == ACTION_CLOSE)
+		snprintf(buf, len, "close");
+	else
+		snprintf(buf, len, "connect %s", svc->connect);
+}

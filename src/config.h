@@ -1,0 +1,111 @@
+/* config: the structures of a loaded configuration, the INI reader that
+ * builds them, and `FILE:LINE:` errors.
+ *
+ * A configuration is built once by config_load() and then only read: every
+ * connection holds a reference to the configuration it started under, and a
+ * reload builds a new one beside it. Everything it points to (names, files,
+ * compiled signatures, resolved addresses) is owned by it and lives until
+ * the last reference is dropped. */
+#ifndef PORTSPLIT_CONFIG_H
+#define PORTSPLIT_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <netdb.h>
+
+#include "frame.h"
+#include "sig.h"
+
+/* What happens to a connection a service takes. */
+enum action_kind { ACTION_CLOSE, ACTION_CONNECT };
+
+/* One `string =` or `regex =` line. */
+struct sigdef {
+	struct sig *sig;
+	char *text;       /* the value as written */
+	const char *file; /* owned by config->files */
+	int line;
+	size_t service; /* index in config->services */
+	size_t group;   /* index in config->groups */
+};
+
+/* The lines of one origin within a service: its own lines, or one library
+ * signature (`signature = NAME`). A frame, when declared, applies to the
+ * group's lines only. */
+struct group {
+	char *name; /* NULL for the service's own lines */
+	const char *file;
+	int line; /* where `signature =` stood; 0 for own lines */
+	bool has_frame;
+	struct frame frame;
+	size_t first_sig, nsigs; /* range in config->sigs */
+};
+
+/* A service: a `[name]` section. Ranked services are config->services in
+ * file order; `[fallback]` and `[timeout]` are kept apart. */
+struct service {
+	char *name;
+	const char *file;
+	int line;
+	size_t first_group, ngroups; /* range in config->groups */
+	size_t first_sig, nsigs;     /* range in config->sigs */
+	enum action_kind action;
+	char *connect;            /* `connect =` as written, or NULL */
+	struct addrinfo *backend; /* its resolved addresses */
+};
+
+/* One `bind =` line and its resolved addresses. */
+struct bind {
+	char *text;
+	const char *file;
+	int line;
+	struct addrinfo *ai;
+};
+
+struct config {
+	char *path;
+	struct bind *binds;
+	size_t nbinds;
+	uint32_t timeout_ms;
+	uint32_t connect_timeout_ms;
+	uint32_t idle_timeout_ms; /* 0: none */
+	unsigned maxconn;
+	size_t max_peek;
+	char *pid_path;  /* NULL: none */
+	int log_level;   /* enum log_level */
+	char *sig_path;  /* colon-separated folders */
+	struct service *services; /* ranked, in file order */
+	size_t nservices;
+	struct service *fallback; /* NULL when not configured */
+	struct service *timeout;  /* NULL when not configured */
+	struct group *groups;
+	size_t ngroups;
+	struct sigdef *sigs;
+	size_t nsigs;
+	char **files; /* every file read, for the pointers above */
+	size_t nfiles;
+	unsigned refs;
+};
+
+/* Errors found while loading: one line each, `FILE:LINE: message`. */
+struct config_errors {
+	char **lines;
+	size_t n;
+};
+
+/* Loads PATH. Returns 0 with *OUT (one reference) when valid; otherwise -1,
+ * *OUT NULL, and every error found in ERRS (free with
+ * config_errors_free). */
+int config_load(const char *path, struct config **out,
+		struct config_errors *errs);
+/* Frees the error lines. */
+void config_errors_free(struct config_errors *errs);
+/* Takes a reference. */
+struct config *config_ref(struct config *cfg);
+/* Drops a reference; frees the configuration with the last one. */
+void config_unref(struct config *cfg);
+/* Writes a description of SVC's action, e.g. "connect 127.0.0.1:22". */
+void config_action_text(const struct service *svc, char *buf, size_t len);
+
+#endif

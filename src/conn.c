@@ -1,0 +1,193 @@
+/* conn: the undecided phase of a connection.
+ *
+ * The client's bytes are peeked (MSG_PEEK) into the loop's shared buffer,
+ * never consumed, so whatever the verdict the service receives the stream
+ * from its first byte. A peeked socket stays readable, so after each peek
+ * SO_RCVLOWAT is raised to one byte more than is buffered: poll() then
+ * reports only new bytes, or the client's FIN, and the loop never spins.
+ * The decision timer runs from accept. */
+#define _GNU_SOURCE
+#include "conn.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "bytes.h"
+#include "log.h"
+
+static void on_client(void *arg, int fd, unsigned events);
+static void on_timeout(void *arg);
+
+void
+conn_accepted(struct daemon *d, int fd, const struct sockaddr *peer,
+	      const char *listener)
+{
+	struct conn *c = calloc(1, sizeof(*c));
+
+	if (c == NULL)
+		goto fail;
+	c->d = d;
+	c->cfg = config_ref(d->cfg);
+	c->fd = fd;
+	c->id = ++d->next_id;
+	c->start_us = loop_clock_us();
+	addr_format(peer, c->client, sizeof(c->client));
+	snprintf(c->listener, sizeof(c->listener), "%s", listener);
+	c->m = matcher_new(c->cfg);
+	c->w = loop_watch(d->loop, fd, LOOP_IN | LOOP_RDHUP, on_client, c);
+	c->timer = loop_timer_new(d->loop, on_timeout, c);
+	if (c->m == NULL || c->w == NULL || c->timer == NULL) {
+		loop_unwatch(c->w);
+		loop_timer_free(c->timer);
+		matcher_free(c->m);
+		config_unref(c->cfg);
+		free(c);
+		goto fail;
+	}
+	loop_timer_arm(c->timer, c->cfg->timeout_ms);
+	c->next = d->conns;
+	if (d->conns != NULL)
+		d->conns->prev = c;
+	d->conns = c;
+	d->nconns++;
+	log_msg(LVL_DEBUG, "accept conn=%llu client=%s listener=%s",
+		(unsigned long long)c->id, c->client, c->listener);
+	return;
+fail:
+	log_limited(conn_accepted, LVL_ERROR,
+		    "out of memory: closing a new connection");
+	close(fd);
+}
+
+static void
+decide(struct conn *c, const struct verdict *v)
+{
+	char text[512], why[600];
+	double ms = (double)(loop_clock_us() - c->start_us) / 1000.0;
+
+	/* Escaped, so the quoted value stays one field of the line. */
+	matcher_explain(c->m, v, text, sizeof(text));
+	bytes_escape((const uint8_t *)text, strlen(text), why, sizeof(why));
+	c->service = verdict_service_name(v);
+	c->svc = v->service;
+	log_msg(LVL_INFO,
+		"decision conn=%llu client=%s listener=%s service=%s "
+		"why=\"%s\" bytes=%zu ms=%.3f",
+		(unsigned long long)c->id, c->client, c->listener, c->service,
+		why, v->bytes, ms);
+	if (log_enabled(LVL_DEBUG)) {
+		char esc[200];
+		bytes_escape(c->d->peekbuf, v->bytes < 64 ? v->bytes : 64, esc,
+			     sizeof(esc));
+		log_msg(LVL_DEBUG, "first bytes conn=%llu \"%s\"",
+			(unsigned long long)c->id, esc);
+	}
+	loop_unwatch(c->w);
+	c->w = NULL;
+	loop_timer_free(c->timer);
+	c->timer = NULL;
+	matcher_free(c->m);
+	c->m = NULL;
+	/* Back to normal reads for the relay. */
+	int one = 1;
+	setsockopt(c->fd, SOL_SOCKET, SO_RCVLOWAT, &one, sizeof(one));
+	action_start(c, v);
+}
+
+/* Peeks at everything buffered; returns the byte count, or -1 with errno. */
+static ssize_t
+peek(struct conn *c)
+{
+	ssize_t n;
+
+	do
+		n = recv(c->fd, c->d->peekbuf, c->cfg->max_peek,
+			 MSG_PEEK | MSG_DONTWAIT);
+	while (n < 0 && errno == EINTR);
+	return n;
+}
+
+static void
+on_client(void *arg, int fd, unsigned events)
+{
+	struct conn *c = arg;
+	struct verdict v;
+	enum matcher_end end = MATCHER_MORE;
+	ssize_t n = peek(c);
+
+	if (n < 0) {
+		if (errno == EAGAIN && !(events & LOOP_ERR))
+			return;
+		log_msg(LVL_DEBUG, "client gone conn=%llu before a decision: %s",
+			(unsigned long long)c->id,
+			errno == EAGAIN ? "hang-up" : strerror(errno));
+		conn_end(c);
+		return;
+	}
+	if (n == 0 || (events & (LOOP_RDHUP | LOOP_ERR)))
+		end = MATCHER_EOF;
+	if (matcher_feed(c->m, c->d->peekbuf, (size_t)n, end, c->d->scratch,
+			 &v)) {
+		decide(c, &v);
+		return;
+	}
+	/* Wake up for the next byte, not for the ones already seen. */
+	int lowat = (int)n + 1;
+	setsockopt(fd, SOL_SOCKET, SO_RCVLOWAT, &lowat, sizeof(lowat));
+}
+
+static void
+on_timeout(void *arg)
+{
+	struct conn *c = arg;
+	struct verdict v;
+	ssize_t n = peek(c);
+
+	if (n < 0)
+		n = 0;
+	matcher_feed(c->m, c->d->peekbuf, (size_t)n, MATCHER_TIMEOUT,
+		     c->d->scratch, &v);
+	decide(c, &v);
+}
+
+void
+conn_end(struct conn *c)
+{
+	struct daemon *d = c->d;
+
+	if (c->service != NULL)
+		log_msg(LVL_INFO,
+			"close conn=%llu client=%s service=%s up=%llu "
+			"down=%llu duration=%.3f",
+			(unsigned long long)c->id, c->client, c->service,
+			(unsigned long long)c->up, (unsigned long long)c->down,
+			(double)(loop_clock_us() - c->start_us) / 1e6);
+	loop_unwatch(c->w);
+	loop_timer_free(c->timer);
+	matcher_free(c->m);
+	if (c->fd >= 0)
+		close(c->fd);
+	if (c->prev != NULL)
+		c->prev->next = c->next;
+	else
+		d->conns = c->next;
+	if (c->next != NULL)
+		c->next->prev = c->prev;
+	d->nconns--;
+	config_unref(c->cfg);
+	free(c);
+}
+
+void
+conn_end_all(struct daemon *d)
+{
+	while (d->conns != NULL) {
+		struct conn *c = d->conns;
+		action_cancel(c);
+		conn_end(c);
+	}
+}

@@ -1,0 +1,169 @@
+/* forward: connecting to a backend. Each address gets its own attempt and
+ * its own connect_timeout; a refusal or a timeout moves on to the next one,
+ * as a client program would. */
+#define _GNU_SOURCE
+#include "forward.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+struct forward {
+	struct loop *loop;
+	const struct addrinfo *next; /* the next address to try */
+	int fd;
+	int err;
+	uint32_t timeout_ms;
+	struct loop_watch *w;
+	struct loop_timer *timer;
+	forward_done_fn *fn; /* NULL once cancelled */
+	void *arg;
+	bool deferred; /* a failure report is queued on the loop */
+};
+
+static void attempt(struct forward *f);
+
+static void
+end(struct forward *f, int fd)
+{
+	forward_done_fn *fn = f->fn;
+	void *arg = f->arg;
+	int err = f->err;
+
+	loop_unwatch(f->w);
+	loop_timer_free(f->timer);
+	free(f);
+	fn(arg, fd, err);
+}
+
+static void
+fail_attempt(struct forward *f, int err)
+{
+	loop_unwatch(f->w);
+	f->w = NULL;
+	loop_timer_disarm(f->timer);
+	close(f->fd);
+	f->fd = -1;
+	f->err = err;
+	attempt(f);
+}
+
+static void
+on_connect(void *arg, int fd, unsigned events)
+{
+	struct forward *f = arg;
+	int err = 0, one = 1;
+	socklen_t len = sizeof(err);
+
+	(void)events;
+	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
+		err = errno;
+	if (err != 0) {
+		fail_attempt(f, err);
+		return;
+	}
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	f->fd = -1;
+	end(f, fd);
+}
+
+static void
+on_timeout(void *arg)
+{
+	fail_attempt(arg, ETIMEDOUT);
+}
+
+static void
+on_all_failed(void *arg)
+{
+	struct forward *f = arg;
+
+	if (f->fn == NULL) {
+		free(f); /* cancelled while the report was queued */
+		return;
+	}
+	end(f, -1);
+}
+
+/* Starts the next address's attempt, or reports failure (deferred, so that
+ * the callback never runs inside forward_start). */
+static void
+attempt(struct forward *f)
+{
+	while (f->next != NULL) {
+		const struct addrinfo *ai = f->next;
+		f->next = ai->ai_next;
+		f->fd = socket(ai->ai_family,
+			       SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+			       ai->ai_protocol);
+		if (f->fd < 0) {
+			f->err = errno;
+			continue;
+		}
+		if (connect(f->fd, ai->ai_addr, ai->ai_addrlen) < 0 &&
+		    errno != EINPROGRESS) {
+			f->err = errno;
+			close(f->fd);
+			f->fd = -1;
+			continue;
+		}
+		/* Even a connect that completed at once is reported through
+		 * the watch, which keeps one path for every outcome. */
+		f->w = loop_watch(f->loop, f->fd, LOOP_OUT, on_connect, f);
+		if (f->w == NULL) {
+			f->err = ENOMEM;
+			close(f->fd);
+			f->fd = -1;
+			continue;
+		}
+		loop_timer_arm(f->timer, f->timeout_ms);
+		return;
+	}
+	f->deferred = true;
+	if (loop_defer(f->loop, on_all_failed, f) < 0)
+		abort(); /* a lost callback would leak the connection */
+}
+
+struct forward *
+forward_start(struct loop *loop, const struct addrinfo *ai,
+	      uint32_t timeout_ms, forward_done_fn *fn, void *arg)
+{
+	struct forward *f = calloc(1, sizeof(*f));
+
+	if (f == NULL)
+		return NULL;
+	f->loop = loop;
+	f->next = ai;
+	f->fd = -1;
+	f->err = EHOSTUNREACH;
+	f->timeout_ms = timeout_ms;
+	f->fn = fn;
+	f->arg = arg;
+	f->timer = loop_timer_new(loop, on_timeout, f);
+	if (f->timer == NULL) {
+		free(f);
+		return NULL;
+	}
+	attempt(f);
+	return f;
+}
+
+void
+forward_cancel(struct forward *f)
+{
+	loop_unwatch(f->w);
+	f->w = NULL;
+	loop_timer_free(f->timer);
+	f->timer = NULL;
+	if (f->fd >= 0)
+		close(f->fd);
+	f->fd = -1;
+	if (f->deferred)
+		f->fn = NULL;
+	else
+		free(f);
+}

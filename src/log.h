@@ -1,0 +1,25 @@
+/* log: levels, the destination, and one line per event. */
+#ifndef PORTSPLIT_LOG_H
+#define PORTSPLIT_LOG_H
+
+#include <stdbool.h>
+
+enum log_level { LVL_ERROR, LVL_WARN, LVL_INFO, LVL_DEBUG };
+
+/* Sets the most verbose level that is written. */
+void log_set_level(enum log_level level);
+/* True when a message of LEVEL would be written. */
+bool log_enabled(enum log_level level);
+/* Parses "error", "warn", "info" or "debug"; -1 for anything else. */
+int log_level_parse(const char *text);
+/* Returns the name of LEVEL. */
+const char *log_level_name(enum log_level level);
+/* Writes one line: time, level, message. */
+void log_msg(enum log_level level, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* Like log_msg, but writes at most one line per KEY per second and counts
+ * the ones it held back; KEY is any stable pointer naming the event. */
+void log_limited(const void *key, enum log_level level, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+#endif

@@ -1,0 +1,324 @@
+/* loop: timers (a binary min-heap on the expiry time), deferred work, and
+ * the dispatch of descriptor events from the backend. Callbacks may free
+ * anything: an unwatched descriptor's watch stays allocated, marked dead,
+ * until the iteration ends, and dispatch skips dead watches. */
+#include "loop.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "loop_backend.h"
+
+struct loop_timer {
+	struct loop *loop;
+	uint64_t when;
+	size_t idx; /* position in the heap; NOT_ARMED when disarmed */
+	loop_fn *fn;
+	void *arg;
+};
+
+#define NOT_ARMED ((size_t)-1)
+
+struct deferred {
+	loop_fn *fn;
+	void *arg;
+};
+
+struct loop {
+	struct loop_backend *backend;
+	uint64_t now_ms;
+	bool stop;
+	struct loop_timer **heap;
+	size_t nheap, capheap;
+	struct deferred *deferred;
+	size_t ndeferred, capdeferred;
+	struct loop_watch *dead;
+};
+
+uint64_t
+loop_clock_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+struct loop *
+loop_new(void)
+{
+	struct loop *l = calloc(1, sizeof(*l));
+
+	if (l == NULL)
+		return NULL;
+	l->backend = loop_backend_new();
+	if (l->backend == NULL) {
+		free(l);
+		return NULL;
+	}
+	l->now_ms = loop_clock_us() / 1000;
+	return l;
+}
+
+static void
+free_dead(struct loop *l)
+{
+	while (l->dead != NULL) {
+		struct loop_watch *w = l->dead;
+		l->dead = w->next_dead;
+		free(w);
+	}
+}
+
+void
+loop_free(struct loop *l)
+{
+	if (l == NULL)
+		return;
+	free_dead(l);
+	loop_backend_free(l->backend);
+	free(l->heap);
+	free(l->deferred);
+	free(l);
+}
+
+uint64_t
+loop_now_ms(const struct loop *l)
+{
+	return l->now_ms;
+}
+
+void
+loop_stop(struct loop *l)
+{
+	l->stop = true;
+}
+
+int
+loop_defer(struct loop *l, loop_fn *fn, void *arg)
+{
+	if (l->ndeferred == l->capdeferred) {
+		size_t cap = l->capdeferred ? l->capdeferred * 2 : 32;
+		void *p = realloc(l->deferred, cap * sizeof(*l->deferred));
+		if (p == NULL)
+			return -1;
+		l->deferred = p;
+		l->capdeferred = cap;
+	}
+	l->deferred[l->ndeferred].fn = fn;
+	l->deferred[l->ndeferred++].arg = arg;
+	return 0;
+}
+
+/* --- descriptor watches --- */
+
+struct loop_watch *
+loop_watch(struct loop *l, int fd, unsigned events, loop_io_fn *fn, void *arg)
+{
+	struct loop_watch *w = calloc(1, sizeof(*w));
+
+	if (w == NULL)
+		return NULL;
+	w->loop = l;
+	w->fd = fd;
+	w->slot = -1;
+	w->fn = (void *)fn;
+	w->arg = arg;
+	w->events = events;
+	if (loop_backend_update(l->backend, w) < 0) {
+		free(w);
+		return NULL;
+	}
+	return w;
+}
+
+void
+loop_watch_set(struct loop_watch *w, unsigned events)
+{
+	if (w->events == events)
+		return;
+	w->events = events;
+	/* Only growth can fail (out of memory); the watch then stays out of
+	 * the set, and the connection's timers end it. */
+	loop_backend_update(w->loop->backend, w);
+}
+
+unsigned
+loop_watch_events(const struct loop_watch *w)
+{
+	return w->events;
+}
+
+void
+loop_unwatch(struct loop_watch *w)
+{
+	if (w == NULL)
+		return;
+	w->events = 0;
+	loop_backend_update(w->loop->backend, w);
+	w->dead = true;
+	w->next_dead = w->loop->dead;
+	w->loop->dead = w;
+}
+
+void
+loop_dispatch(struct loop_watch *w, unsigned events)
+{
+	if (w->dead)
+		return;
+	/* Report only what was asked for, plus errors. */
+	events &= w->events | LOOP_ERR;
+	if (events != 0)
+		((loop_io_fn *)w->fn)(w->arg, w->fd, events);
+}
+
+/* --- timers --- */
+
+static void
+heap_swap(struct loop *l, size_t a, size_t b)
+{
+	struct loop_timer *t = l->heap[a];
+
+	l->heap[a] = l->heap[b];
+	l->heap[b] = t;
+	l->heap[a]->idx = a;
+	l->heap[b]->idx = b;
+}
+
+static void
+heap_up(struct loop *l, size_t i)
+{
+	while (i > 0 && l->heap[(i - 1) / 2]->when > l->heap[i]->when) {
+		heap_swap(l, i, (i - 1) / 2);
+		i = (i - 1) / 2;
+	}
+}
+
+static void
+heap_down(struct loop *l, size_t i)
+{
+	for (;;) {
+		size_t c = 2 * i + 1, m = i;
+		if (c < l->nheap && l->heap[c]->when < l->heap[m]->when)
+			m = c;
+		if (c + 1 < l->nheap && l->heap[c + 1]->when < l->heap[m]->when)
+			m = c + 1;
+		if (m == i)
+			return;
+		heap_swap(l, i, m);
+		i = m;
+	}
+}
+
+struct loop_timer *
+loop_timer_new(struct loop *l, loop_fn *fn, void *arg)
+{
+	struct loop_timer *t = calloc(1, sizeof(*t));
+
+	if (t == NULL)
+		return NULL;
+	t->loop = l;
+	t->idx = NOT_ARMED;
+	t->fn = fn;
+	t->arg = arg;
+	return t;
+}
+
+void
+loop_timer_disarm(struct loop_timer *t)
+{
+	struct loop *l = t->loop;
+	size_t i = t->idx;
+
+	if (i == NOT_ARMED)
+		return;
+	l->nheap--;
+	if (i != l->nheap) {
+		l->heap[i] = l->heap[l->nheap];
+		l->heap[i]->idx = i;
+		heap_down(l, i);
+		heap_up(l, i);
+	}
+	t->idx = NOT_ARMED;
+}
+
+void
+loop_timer_arm(struct loop_timer *t, uint64_t delay_ms)
+{
+	struct loop *l = t->loop;
+
+	loop_timer_disarm(t);
+	if (l->nheap == l->capheap) {
+		size_t cap = l->capheap ? l->capheap * 2 : 64;
+		void *p = realloc(l->heap, cap * sizeof(*l->heap));
+		if (p == NULL)
+			abort(); /* a timer that cannot fire would leak */
+		l->heap = p;
+		l->capheap = cap;
+	}
+	t->when = l->now_ms + delay_ms;
+	t->idx = l->nheap;
+	l->heap[l->nheap++] = t;
+	heap_up(l, t->idx);
+}
+
+void
+loop_timer_free(struct loop_timer *t)
+{
+	if (t == NULL)
+		return;
+	loop_timer_disarm(t);
+	free(t);
+}
+
+/* --- the loop --- */
+
+static int
+next_timeout(struct loop *l)
+{
+	uint64_t d;
+
+	if (l->ndeferred > 0)
+		return 0;
+	if (l->nheap == 0)
+		return -1;
+	if (l->heap[0]->when <= l->now_ms)
+		return 0;
+	d = l->heap[0]->when - l->now_ms;
+	return d > 60000 ? 60000 : (int)d;
+}
+
+static void
+run_timers(struct loop *l)
+{
+	while (l->nheap > 0 && l->heap[0]->when <= l->now_ms) {
+		struct loop_timer *t = l->heap[0];
+		loop_timer_disarm(t);
+		t->fn(t->arg); /* may free t */
+	}
+}
+
+static void
+run_deferred(struct loop *l)
+{
+	/* Deferred work may defer more; it runs in the same pass. */
+	for (size_t i = 0; i < l->ndeferred; i++)
+		l->deferred[i].fn(l->deferred[i].arg);
+	l->ndeferred = 0;
+}
+
+int
+loop_run(struct loop *l)
+{
+	l->stop = false;
+	while (!l->stop) {
+		if (loop_backend_wait(l->backend, next_timeout(l)) < 0)
+			return -1;
+		l->now_ms = loop_clock_us() / 1000;
+		run_timers(l);
+		run_deferred(l);
+		free_dead(l);
+	}
+	return 0;
+}

@@ -1,0 +1,37 @@
+/* loop_backend: what loop.c asks of a descriptor-event backend. One file
+ * per backend implements it (loop_poll.c). Internal to the loop. */
+#ifndef PORTSPLIT_LOOP_BACKEND_H
+#define PORTSPLIT_LOOP_BACKEND_H
+
+#include <stdbool.h>
+
+struct loop;
+struct loop_watch;
+struct loop_backend;
+
+/* The part of a watch that backends see. */
+struct loop_watch {
+	struct loop *loop;
+	int fd;
+	unsigned events; /* what the owner wants */
+	int slot;        /* the backend's own index; -1 when not registered */
+	bool dead;
+	void *fn;
+	void *arg;
+	struct loop_watch *next_dead;
+};
+
+/* Makes the backend; NULL when it cannot. */
+struct loop_backend *loop_backend_new(void);
+/* Frees it. */
+void loop_backend_free(struct loop_backend *b);
+/* Registers W for W->events, updates it, or (events 0) removes it.
+ * Returns 0, or -1 with errno. */
+int loop_backend_update(struct loop_backend *b, struct loop_watch *w);
+/* Waits up to TIMEOUT_MS (-1: forever) and calls loop_dispatch() for each
+ * ready watch. Returns 0, or -1 with errno (EINTR is not an error). */
+int loop_backend_wait(struct loop_backend *b, int timeout_ms);
+/* Called by the backend for each ready watch. */
+void loop_dispatch(struct loop_watch *w, unsigned events);
+
+#endif

@@ -1,0 +1,289 @@
+/* main: the command line — options, the three modes (run, --check,
+ * --classify) and the exit codes: 0 success, 1 configuration or runtime
+ * error, 2 usage error. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "addr.h"
+#include "bytes.h"
+#include "config.h"
+#include "daemon.h"
+#include "log.h"
+#include "matcher.h"
+
+#ifndef PORTSPLIT_VERSION
+#define PORTSPLIT_VERSION "dev"
+#endif
+
+static void
+usage(FILE *out)
+{
+	fprintf(out,
+		"Usage: portsplit [options] CONFIG\n"
+		"       portsplit -t CONFIG\n"
+		"       portsplit -c CONFIG FILE...\n"
+		"Share one TCP port between services, chosen by the first "
+		"bytes each client sends.\n\n"
+		"  -t, --check        validate CONFIG, print a summary, exit "
+		"0 (valid) or 1\n"
+		"  -c, --classify     run CONFIG's matcher over each FILE ('-' "
+		"for standard\n"
+		"                     input) and print the service chosen and "
+		"why\n"
+		"  -f, --foreground   stay in the foreground (the default)\n"
+		"  -v, --verbose      log more (repeatable)\n"
+		"  -q, --quiet        log less (repeatable)\n"
+		"  -V, --version      print the version\n"
+		"  -h, --help         print this help\n\n"
+		"See portsplit(1) and portsplit.ini(5).\n");
+}
+
+static void
+print_errors(struct config_errors *errs)
+{
+	for (size_t i = 0; i < errs->n; i++)
+		fprintf(stderr, "%s\n", errs->lines[i]);
+	config_errors_free(errs);
+}
+
+static void
+print_seconds(const char *name, uint32_t ms)
+{
+	if (ms == 0)
+		printf("%s none", name);
+	else
+		printf("%s %gs", name, ms / 1000.0);
+}
+
+static void
+print_service(const struct config *cfg, const struct service *svc,
+	      const char *label, const char *absent)
+{
+	char action[600];
+
+	if (svc == NULL) {
+		printf("  %-12s -> close (%s)\n", label, absent);
+		return;
+	}
+	config_action_text(svc, action, sizeof(action));
+	printf("  %-12s -> %s   (%s:%d)\n", label, action, svc->file,
+	       svc->line);
+	for (size_t g = svc->first_group; g < svc->first_group + svc->ngroups;
+	     g++) {
+		const struct group *grp = &cfg->groups[g];
+		const char *indent = "       ";
+		if (grp->name != NULL) {
+			printf("       signature %s (%s:%d)\n", grp->name,
+			       grp->file, grp->line);
+			indent = "         ";
+		}
+		if (grp->has_frame) {
+			char f[64];
+			frame_format(&grp->frame, f, sizeof(f));
+			printf("%sframe %s\n", indent, f);
+		}
+		for (size_t s = grp->first_sig;
+		     s < grp->first_sig + grp->nsigs; s++) {
+			const struct sigdef *d = &cfg->sigs[s];
+			char text[200];
+			bytes_display(d->text, text, sizeof(text));
+			printf("%s%-6s '%s'%s   (%s:%d)\n", indent,
+			       sig_is_regex(d->sig) ? "regex" : "string", text,
+			       sig_is_regex(d->sig) && !sig_is_jit(d->sig)
+				       ? " [no JIT]"
+				       : "",
+			       d->file, d->line);
+		}
+	}
+}
+
+static int
+check(struct config *cfg)
+{
+	printf("%s: configuration OK\n", cfg->path);
+	printf("listeners:\n");
+	for (size_t i = 0; i < cfg->nbinds; i++) {
+		printf("  %s", cfg->binds[i].text);
+		for (struct addrinfo *ai = cfg->binds[i].ai; ai != NULL;
+		     ai = ai->ai_next) {
+			char a[ADDR_STRLEN];
+			addr_format(ai->ai_addr, a, sizeof(a));
+			printf("%s%s", ai == cfg->binds[i].ai ? " = " : ", ", a);
+		}
+		printf("   (%s:%d)\n", cfg->binds[i].file, cfg->binds[i].line);
+	}
+	printf("services, in rank order:\n");
+	for (size_t i = 0; i < cfg->nservices; i++) {
+		char label[64];
+		snprintf(label, sizeof(label), "%zu. %s", i + 1,
+			 cfg->services[i].name);
+		print_service(cfg, &cfg->services[i], label, "");
+	}
+	print_service(cfg, cfg->fallback, "[fallback]", "no [fallback] section");
+	print_service(cfg, cfg->timeout, "[timeout]", "no [timeout] section");
+	printf("settings: ");
+	print_seconds("timeout", cfg->timeout_ms);
+	printf(", max_peek %zu, maxconn %u, ", cfg->max_peek, cfg->maxconn);
+	print_seconds("connect_timeout", cfg->connect_timeout_ms);
+	printf(", ");
+	print_seconds("idle_timeout", cfg->idle_timeout_ms);
+	printf(", log_level %s\n", log_level_name(cfg->log_level));
+	config_unref(cfg);
+	return 0;
+}
+
+/* Reads all of PATH ("-": standard input); returns NULL with errno. */
+static uint8_t *
+slurp(const char *path, size_t *len)
+{
+	FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
+	uint8_t *buf = NULL;
+	size_t cap = 0, n = 0, got;
+
+	if (f == NULL)
+		return NULL;
+	do {
+		if (n == cap) {
+			uint8_t *p = realloc(buf, cap = cap ? cap * 2 : 65536);
+			if (p == NULL) {
+				free(buf);
+				buf = NULL;
+				break;
+			}
+			buf = p;
+		}
+		got = fread(buf + n, 1, cap - n, f);
+		n += got;
+	} while (got > 0);
+	if (buf != NULL && ferror(f)) {
+		free(buf);
+		buf = NULL;
+	}
+	if (f != stdin)
+		fclose(f);
+	*len = n;
+	return buf;
+}
+
+/* Each file is what a client sent before waiting for an answer: it is fed
+ * whole, and if that leaves the matcher undecided, the timer expires. */
+static int
+classify(struct config *cfg, char **files, int nfiles)
+{
+	struct sig_scratch *scratch = sig_scratch_new();
+	int rc = 0;
+
+	for (int i = 0; i < nfiles; i++) {
+		size_t len;
+		uint8_t *data = slurp(files[i], &len);
+		struct matcher *m;
+		struct verdict v;
+		char why[512];
+
+		if (data == NULL) {
+			fprintf(stderr, "portsplit: %s: %s\n", files[i],
+				strerror(errno));
+			rc = 1;
+			continue;
+		}
+		m = matcher_new(cfg);
+		if (m == NULL || scratch == NULL) {
+			fprintf(stderr, "portsplit: out of memory\n");
+			exit(1);
+		}
+		if (!matcher_feed(m, data, len, MATCHER_MORE, scratch, &v))
+			matcher_feed(m, data, len, MATCHER_TIMEOUT, scratch,
+				     &v);
+		matcher_explain(m, &v, why, sizeof(why));
+		printf("%s: %s (%s; %zu bytes)\n", files[i],
+		       verdict_service_name(&v), why, v.bytes);
+		matcher_free(m);
+		free(data);
+	}
+	sig_scratch_free(scratch);
+	config_unref(cfg);
+	return rc;
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"check", no_argument, NULL, 't'},
+		{"classify", no_argument, NULL, 'c'},
+		{"foreground", no_argument, NULL, 'f'},
+		{"verbose", no_argument, NULL, 'v'},
+		{"quiet", no_argument, NULL, 'q'},
+		{"version", no_argument, NULL, 'V'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	enum { RUN, CHECK, CLASSIFY } mode = RUN;
+	int verbosity = 0, opt;
+	struct config *cfg;
+	struct config_errors errs;
+
+	while ((opt = getopt_long(argc, argv, "tcfvqVh", opts, NULL)) != -1) {
+		switch (opt) {
+		case 't':
+			mode = CHECK;
+			break;
+		case 'c':
+			mode = CLASSIFY;
+			break;
+		case 'f':
+			break;
+		case 'v':
+			verbosity++;
+			break;
+		case 'q':
+			verbosity--;
+			break;
+		case 'V':
+			printf("portsplit %s\n", PORTSPLIT_VERSION);
+			return 0;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			fprintf(stderr, "Try 'portsplit --help'.\n");
+			return 2;
+		}
+	}
+	if (optind >= argc) {
+		fprintf(stderr, "portsplit: missing CONFIG\n"
+				"Try 'portsplit --help'.\n");
+		return 2;
+	}
+	if (mode == CLASSIFY && optind + 1 >= argc) {
+		fprintf(stderr, "portsplit: --classify needs CONFIG and at "
+				"least one FILE\n");
+		return 2;
+	}
+	if (mode != CLASSIFY && optind + 1 < argc) {
+		fprintf(stderr, "portsplit: unexpected argument '%s'\n",
+			argv[optind + 1]);
+		return 2;
+	}
+	if (config_load(argv[optind], &cfg, &errs) < 0) {
+		print_errors(&errs);
+		return 1;
+	}
+	int level = cfg->log_level + verbosity;
+	log_set_level(level < LVL_ERROR	  ? LVL_ERROR
+		      : level > LVL_DEBUG ? LVL_DEBUG
+					  : (enum log_level)level);
+	switch (mode) {
+	case CHECK:
+		return check(cfg);
+	case CLASSIFY:
+		return classify(cfg, argv + optind + 1, argc - optind - 1);
+	case RUN:
+		break;
+	}
+	return daemon_run(cfg);
+}

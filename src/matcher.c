@@ -1,0 +1,187 @@
+/* matcher: the ranking rules of SPEC §3.
+ *
+ * Every signature is UNDECIDED, MATCH or NOMATCH; only UNDECIDED ones are
+ * evaluated again, and only when the data grew or became final. A service
+ * matches when any of its signatures does and is ruled out when all of them
+ * are. Walking the services in rank order, the first one that matches wins
+ * unless one above it is still undecided; when all are ruled out, fallback.
+ *
+ * A group with a frame sees only its first message: once that many bytes
+ * are there, its signatures are evaluated as on final data, whatever the
+ * client sends next. */
+#include "matcher.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bytes.h"
+
+struct matcher {
+	const struct config *cfg;
+	size_t seen;	     /* bytes evaluated last time */
+	bool final;	     /* the data was evaluated as final */
+	uint8_t *before;     /* service states before the final evaluation */
+	uint8_t state[];     /* one enum sig_state per config->sigs */
+};
+
+struct matcher *
+matcher_new(const struct config *cfg)
+{
+	struct matcher *m =
+		calloc(1, sizeof(*m) + cfg->nsigs + cfg->nservices);
+
+	if (m == NULL)
+		return NULL;
+	m->cfg = cfg;
+	m->before = m->state + cfg->nsigs;
+	return m;
+}
+
+void
+matcher_free(struct matcher *m)
+{
+	free(m);
+}
+
+static void
+eval_group(struct matcher *m, const struct group *g, const uint8_t *data,
+	   size_t len, bool final, struct sig_scratch *scratch)
+{
+	if (g->has_frame) {
+		int64_t flen = frame_length(&g->frame, data, len);
+		if (flen >= 0 && (uint64_t)flen <= len) {
+			len = (size_t)flen;
+			final = true;
+		}
+	}
+	for (size_t i = g->first_sig; i < g->first_sig + g->nsigs; i++)
+		if (m->state[i] == SIG_UNDECIDED)
+			m->state[i] = sig_eval(m->cfg->sigs[i].sig, data, len,
+					       final, scratch);
+}
+
+static enum sig_state
+service_state(const struct matcher *m, const struct service *svc,
+	      size_t *matched)
+{
+	enum sig_state st = SIG_NOMATCH;
+
+	for (size_t i = svc->first_sig; i < svc->first_sig + svc->nsigs; i++) {
+		if (m->state[i] == SIG_MATCH) {
+			*matched = i;
+			return SIG_MATCH;
+		}
+		if (m->state[i] == SIG_UNDECIDED)
+			st = SIG_UNDECIDED;
+	}
+	return st;
+}
+
+/* Applies rules 2 and 3; true when decided. */
+static bool
+rank(const struct matcher *m, struct verdict *v)
+{
+	const struct config *cfg = m->cfg;
+
+	for (size_t s = 0; s < cfg->nservices; s++) {
+		size_t matched = 0;
+		switch (service_state(m, &cfg->services[s], &matched)) {
+		case SIG_MATCH:
+			v->kind = VERDICT_SERVICE;
+			v->service = &cfg->services[s];
+			v->sig = matched;
+			return true;
+		case SIG_UNDECIDED:
+			return false;
+		case SIG_NOMATCH:
+			break;
+		}
+	}
+	v->kind = VERDICT_FALLBACK;
+	v->service = cfg->fallback;
+	return true;
+}
+
+bool
+matcher_feed(struct matcher *m, const uint8_t *data, size_t len,
+	     enum matcher_end end, struct sig_scratch *scratch,
+	     struct verdict *v)
+{
+	const struct config *cfg = m->cfg;
+	bool full = len >= cfg->max_peek;
+	bool final = end != MATCHER_MORE || full;
+
+	memset(v, 0, sizeof(*v));
+	if (full)
+		len = cfg->max_peek;
+	v->bytes = len;
+	v->end = end;
+	v->full = full;
+	/* Rule 6 makes the data only ever grow; nothing new, nothing to do
+	 * until it is final. */
+	if (len > m->seen || (final && !m->final) || len == 0) {
+		if (final)
+			for (size_t s = 0; s < cfg->nservices; s++) {
+				size_t unused;
+				m->before[s] = (uint8_t)service_state(
+					m, &cfg->services[s], &unused);
+			}
+		for (size_t g = 0; g < cfg->ngroups; g++)
+			eval_group(m, &cfg->groups[g], data, len, final,
+				   scratch);
+		m->seen = len;
+		m->final = final;
+	}
+	if (!rank(m, v))
+		return false;
+	if (v->kind == VERDICT_FALLBACK && end == MATCHER_TIMEOUT) {
+		v->kind = VERDICT_TIMEOUT;
+		v->service = cfg->timeout;
+	}
+	return true;
+}
+
+void
+matcher_explain(const struct matcher *m, const struct verdict *v, char *buf,
+		size_t len)
+{
+	const struct config *cfg = m->cfg;
+	size_t o;
+	bool any = false;
+
+	if (v->kind == VERDICT_SERVICE) {
+		const struct sigdef *d = &cfg->sigs[v->sig];
+		const struct group *g = &cfg->groups[d->group];
+		char text[96];
+		bytes_display(d->text, text, sizeof(text));
+		snprintf(buf, len, "%s%s%s%s:%d %s '%s'",
+			 g->name ? "signature " : "", g->name ? g->name : "",
+			 g->name ? " " : "", d->file, d->line,
+			 sig_is_regex(d->sig) ? "regex" : "string", text);
+		return;
+	}
+	o = (size_t)snprintf(
+		buf, len, "%s",
+		v->kind == VERDICT_TIMEOUT ? "timeout, nothing matched"
+		: v->end == MATCHER_EOF	   ? "client closed, nothing matched"
+		: v->full		   ? "max_peek reached, nothing matched"
+					   : "every service ruled out");
+	/* Name the services that only the final evaluation ruled out. */
+	for (size_t s = 0; m->final && s < cfg->nservices && o < len; s++) {
+		if (m->before[s] != SIG_UNDECIDED)
+			continue;
+		o += (size_t)snprintf(buf + o, len - o, "%s%s",
+				      any ? "," : "; undecided until then: ",
+				      cfg->services[s].name);
+		any = true;
+	}
+}
+
+const char *
+verdict_service_name(const struct verdict *v)
+{
+	if (v->service != NULL)
+		return v->service->name;
+	return v->kind == VERDICT_TIMEOUT ? "timeout" : "fallback";
+}

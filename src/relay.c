@@ -1,0 +1,274 @@
+/* relay: the copy path.
+ *
+ * Each direction reads from its source into the loop's shared scratch
+ * buffer and writes to its destination at once. Only what the destination
+ * cannot take is kept, in a buffer of exactly that size owned by the
+ * direction, and while it is there the source is not read: that is the
+ * backpressure, and it bounds a connection's memory to one read's worth per
+ * direction. An idle connection holds no buffer at all.
+ *
+ * A direction's states: READING (its source is watched) -> PENDING (its
+ * leftover waits for the destination to be writable) -> READING ...; on
+ * end of file it becomes DRAINED once the leftover is written, and then
+ * shuts down the destination's sending side, so a half-close travels
+ * through. When both directions are DRAINED the relay is over. An error on
+ * either side ends both; a reset is passed on as a reset. */
+#define _GNU_SOURCE
+#include "relay.h"
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+/* Reads per readiness event and direction, so that one busy connection
+ * cannot starve the others. */
+#define READS_PER_EVENT 4
+
+struct dir {
+	uint8_t *pend; /* leftover the destination did not take */
+	size_t plen, poff;
+	bool eof;  /* the source sent FIN */
+	bool shut; /* FIN passed on to the destination */
+	uint64_t bytes;
+};
+
+struct relay {
+	struct loop *loop;
+	int fd[2];
+	struct loop_watch *w[2];
+	struct dir d[2]; /* d[i] carries fd[i] -> fd[1 - i] */
+	struct loop_timer *idle;
+	uint32_t idle_ms;
+	uint64_t last_ms;
+	uint8_t *buf;
+	size_t bufsize;
+	relay_done_fn *fn;
+	void *arg;
+	bool over;
+};
+
+static void finish(struct relay *r, int error, int side);
+
+static bool
+reading(const struct dir *d)
+{
+	return !d->eof && d->plen == 0;
+}
+
+static void
+update(struct relay *r)
+{
+	for (int i = 0; i < 2; i++)
+		loop_watch_set(r->w[i], (reading(&r->d[i]) ? LOOP_IN : 0) |
+						(r->d[1 - i].plen ? LOOP_OUT
+								  : 0));
+}
+
+/* Passes a finished direction's FIN on. */
+static void
+maybe_shut(struct relay *r, int i)
+{
+	struct dir *d = &r->d[i];
+
+	if (d->eof && d->plen == 0 && !d->shut) {
+		shutdown(r->fd[1 - i], SHUT_WR);
+		d->shut = true;
+	}
+}
+
+/* Writes direction I's leftover; -1 when the relay ended. */
+static int
+flush(struct relay *r, int i)
+{
+	struct dir *d = &r->d[i];
+
+	while (d->plen > 0) {
+		ssize_t n = send(r->fd[1 - i], d->pend + d->poff, d->plen,
+				 MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (n < 0) {
+			if (errno == EAGAIN || errno == EINTR)
+				return 0;
+			finish(r, errno, 1 - i);
+			return -1;
+		}
+		d->poff += (size_t)n;
+		d->plen -= (size_t)n;
+	}
+	free(d->pend);
+	d->pend = NULL;
+	d->poff = 0;
+	maybe_shut(r, i);
+	return 0;
+}
+
+/* Moves what direction I's source has; -1 when the relay ended. */
+static int
+pump(struct relay *r, int i)
+{
+	struct dir *d = &r->d[i];
+
+	for (int k = 0; k < READS_PER_EVENT && reading(d); k++) {
+		ssize_t n = recv(r->fd[i], r->buf, r->bufsize, MSG_DONTWAIT);
+		if (n == 0) {
+			d->eof = true;
+			maybe_shut(r, i);
+			return 0;
+		}
+		if (n < 0) {
+			if (errno == EAGAIN || errno == EINTR)
+				return 0;
+			finish(r, errno, i);
+			return -1;
+		}
+		d->bytes += (size_t)n;
+		ssize_t w = send(r->fd[1 - i], r->buf, (size_t)n,
+				 MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (w < 0) {
+			if (errno != EAGAIN && errno != EINTR) {
+				finish(r, errno, 1 - i);
+				return -1;
+			}
+			w = 0;
+		}
+		if (w < n) {
+			d->plen = (size_t)(n - w);
+			d->pend = malloc(d->plen);
+			if (d->pend == NULL) {
+				finish(r, ENOMEM, i);
+				return -1;
+			}
+			memcpy(d->pend, r->buf + w, d->plen);
+			return 0;
+		}
+		if ((size_t)n < r->bufsize)
+			return 0; /* drained for now; skip the EAGAIN read */
+	}
+	return 0;
+}
+
+static void
+on_event(struct relay *r, int i, unsigned events)
+{
+	bool tried = false;
+
+	r->last_ms = loop_now_ms(r->loop);
+	if ((events & (LOOP_OUT | LOOP_ERR)) && r->d[1 - i].plen > 0) {
+		tried = true;
+		if (flush(r, 1 - i) < 0)
+			return;
+	}
+	if ((events & (LOOP_IN | LOOP_ERR)) && reading(&r->d[i])) {
+		tried = true;
+		if (pump(r, i) < 0)
+			return;
+	}
+	if ((events & LOOP_ERR) && !tried) {
+		int err = 0;
+		socklen_t len = sizeof(err);
+		getsockopt(r->fd[i], SOL_SOCKET, SO_ERROR, &err, &len);
+		finish(r, err ? err : EPIPE, i);
+		return;
+	}
+	if (r->d[0].shut && r->d[1].shut) {
+		finish(r, 0, 0);
+		return;
+	}
+	update(r);
+}
+
+static void
+on_a(void *arg, int fd, unsigned events)
+{
+	(void)fd;
+	on_event(arg, 0, events);
+}
+
+static void
+on_b(void *arg, int fd, unsigned events)
+{
+	(void)fd;
+	on_event(arg, 1, events);
+}
+
+static void
+on_idle(void *arg)
+{
+	struct relay *r = arg;
+	uint64_t idle = loop_now_ms(r->loop) - r->last_ms;
+
+	if (idle >= r->idle_ms)
+		finish(r, ETIMEDOUT, 0);
+	else
+		loop_timer_arm(r->idle, r->idle_ms - idle);
+}
+
+static void
+finish(struct relay *r, int error, int side)
+{
+	struct relay_stats st = {
+		.up = r->d[0].bytes,
+		.down = r->d[1].bytes,
+		.error = error,
+		.error_side = side,
+	};
+	relay_done_fn *fn = r->fn;
+	void *arg = r->arg;
+
+	if (error == ECONNRESET) {
+		/* Pass the reset on rather than a clean close. */
+		struct linger lg = {.l_onoff = 1, .l_linger = 0};
+		setsockopt(r->fd[1 - side], SOL_SOCKET, SO_LINGER, &lg,
+			   sizeof(lg));
+	}
+	for (int i = 0; i < 2; i++) {
+		loop_unwatch(r->w[i]);
+		close(r->fd[i]);
+		free(r->d[i].pend);
+	}
+	loop_timer_free(r->idle);
+	free(r);
+	fn(arg, &st);
+}
+
+struct relay *
+relay_start(struct loop *loop, int a, int b, const struct relay_opts *opts,
+	    relay_done_fn *fn, void *arg)
+{
+	struct relay *r = calloc(1, sizeof(*r));
+
+	if (r == NULL)
+		return NULL;
+	r->loop = loop;
+	r->fd[0] = a;
+	r->fd[1] = b;
+	r->buf = opts->buf;
+	r->bufsize = opts->bufsize;
+	r->idle_ms = opts->idle_ms;
+	r->fn = fn;
+	r->arg = arg;
+	r->last_ms = loop_now_ms(loop);
+	r->w[0] = loop_watch(loop, a, LOOP_IN, on_a, r);
+	r->w[1] = loop_watch(loop, b, LOOP_IN, on_b, r);
+	if (r->idle_ms > 0)
+		r->idle = loop_timer_new(loop, on_idle, r);
+	if (r->w[0] == NULL || r->w[1] == NULL ||
+	    (r->idle_ms > 0 && r->idle == NULL)) {
+		loop_unwatch(r->w[0]);
+		loop_unwatch(r->w[1]);
+		loop_timer_free(r->idle);
+		free(r);
+		return NULL;
+	}
+	if (r->idle != NULL)
+		loop_timer_arm(r->idle, r->idle_ms);
+	return r;
+}
+
+void
+relay_abort(struct relay *r)
+{
+	finish(r, ECANCELED, 0);
+}

@@ -1,0 +1,42 @@
+/* relay: the two-way pump between two connected sockets — backpressure,
+ * half-close, idle timeout and byte counts. It knows nothing of services:
+ * it moves bytes until both directions are finished, then reports. */
+#ifndef PORTSPLIT_RELAY_H
+#define PORTSPLIT_RELAY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "loop.h"
+
+struct relay_stats {
+	uint64_t up;   /* bytes from A to B */
+	uint64_t down; /* bytes from B to A */
+	int error;     /* 0 when both directions finished cleanly */
+	int error_side; /* 0: A, 1: B (when error is set) */
+};
+
+/* Called once when the relay is over; the relay and both descriptors are
+ * gone by then. */
+typedef void relay_done_fn(void *arg, const struct relay_stats *st);
+
+struct relay_opts {
+	uint32_t idle_ms; /* 0: no idle timeout */
+	/* A scratch buffer shared by every relay of the loop: data waits in
+	 * a connection's own memory only when its destination is full. */
+	uint8_t *buf;
+	size_t bufsize;
+};
+
+struct relay;
+
+/* Starts relaying between A and B (non-blocking sockets, now owned by the
+ * relay). Bytes already waiting in either socket are relayed first. Returns
+ * NULL when out of memory (the descriptors are then still the caller's). */
+struct relay *relay_start(struct loop *loop, int a, int b,
+			  const struct relay_opts *opts, relay_done_fn *fn,
+			  void *arg);
+/* Ends the relay now, as with an error ECANCELED. */
+void relay_abort(struct relay *r);
+
+#endif
