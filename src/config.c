@@ -49,6 +49,7 @@ struct pgroup {
 	struct frame frame;
 	struct sigdef *sigs;
 	size_t nsigs;
+	int lines; /* string/regex lines seen, valid or not */
 };
 
 enum section_kind { SEC_SERVICE, SEC_FALLBACK, SEC_TIMEOUT };
@@ -63,6 +64,7 @@ struct psection {
 	char *connect;
 	int connect_line;
 	struct addrinfo *backend;
+	bool broken; /* a line of it was rejected by the reader */
 };
 
 /* The state of one file being read: the main file, or a signature file
@@ -82,6 +84,7 @@ struct parse {
 	struct psection *cur; /* NULL before the first section */
 	bool in_section;      /* a section header was seen */
 	int seen[16];         /* line of each single-valued global key */
+	int bind_lines;
 };
 
 static void
@@ -226,6 +229,8 @@ reader(char *buf, int size, void *stream)
 	if (n > CONFIG_MAX_LINE) {
 		perr(p, "line too long (%zd bytes; the limit is %d)", n,
 		     CONFIG_MAX_LINE);
+		if (p->cur != NULL)
+			p->cur->broken = true;
 		return buf;
 	}
 	if (*s == '[') {
@@ -246,6 +251,8 @@ reader(char *buf, int size, void *stream)
 	end = find_end(s, "=:");
 	if (*end != '=' && *end != ':') {
 		perr(p, "expected KEY = VALUE, a [section] or a comment");
+		if (p->cur != NULL)
+			p->cur->broken = true;
 		return buf;
 	}
 	if (strlen(s) + 2 <= (size_t)size) {
@@ -349,6 +356,7 @@ add_sig(struct parse *p, struct pgroup *g, bool regex, const char *value)
 	char err[512];
 	struct sig *sig;
 
+	g->lines++;
 	if (*value == '\0') {
 		perr(p, "empty %s", regex ? "regex" : "string");
 		return;
@@ -451,6 +459,7 @@ global_key(struct parse *p, const char *key, const char *v)
 	if (strcmp(key, "bind") == 0) {
 		char *host, *port, err[512];
 		struct addrinfo *ai = NULL;
+		p->bind_lines++;
 		if (addr_split(v, &host, &port, err, sizeof(err)) < 0) {
 			perr(p, "bind: %s", err);
 			return;
@@ -711,22 +720,22 @@ build(struct parse *p)
 static void
 validate(struct parse *p)
 {
-	struct config *cfg = p->cfg;
 
-	if (cfg->nbinds == 0)
+	if (p->bind_lines == 0)
 		add_error(p->errs, p->file, p->line > 0 ? p->line : 1,
 			  "no 'bind =' line: nothing to listen on");
 	for (size_t i = 0; i < p->nsections; i++) {
 		struct psection *sec = &p->sections[i];
 		bool sigs = false;
+		/* Lines that failed were reported already. */
 		for (size_t g = 0; g < sec->ngroups; g++)
-			sigs |= sec->groups[g].nsigs > 0 || g > 0;
+			sigs |= sec->groups[g].lines > 0 || g > 0;
 		if (sec->kind != SEC_SERVICE) {
 			if (sec->connect == NULL)
 				add_error(p->errs, sec->file, sec->line,
 					  "[%s] has no action (connect)",
 					  sec->name);
-		} else if (!sigs) {
+		} else if (!sigs && !sec->broken) {
 			add_error(p->errs, sec->file, sec->line,
 				  "[%s] has no string, regex or signature: it "
 				  "could never match",

@@ -18,7 +18,7 @@
 
 /* Backtracking budget per evaluation. With JIT a unit costs a few
  * nanoseconds, so this caps a pathological pattern well under 1 ms. */
-#define SIG_MATCH_LIMIT 20000
+#define SIG_MATCH_LIMIT 50000
 #define SIG_DEPTH_LIMIT 2000
 #define SIG_HEAP_LIMIT_KIB 1024
 
