@@ -11,7 +11,9 @@
 PREFIX   ?= /usr/local
 SIGDIR    = $(PREFIX)/share/portsplit/signatures
 PKGS      = libpcre2-8 inih
-DEB_PKGS  = build-essential pkg-config libpcre2-dev libinih-dev
+DEB_PKGS  = build-essential pkg-config libpcre2-dev libinih-dev python3
+# What the integration tests run: real clients and servers.
+TEST_PKGS = openssh-server openssh-client curl openssl socat netcat-openbsd procps
 
 CC       ?= cc
 WARN      = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Werror
@@ -37,7 +39,7 @@ UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 BIN       = $(BUILD)/portsplit
 
-.PHONY: all asan check unit integration run bench bench-full lint format install clean deps
+.PHONY: all asan check unit integration run bench bench-full lint format install clean deps test-deps
 
 all: $(BIN)
 asan: $(BIN)
@@ -54,26 +56,33 @@ $(BUILD)/tests/%: tests/unit/%.c tests/unit/unit.h $(LIBOBJS) | $(BUILD)/tests
 $(BUILD)/obj $(BUILD)/tests:
 	mkdir -p $@
 
-check: $(BIN) $(UNIT_BINS)
+check: test-deps $(BIN) $(UNIT_BINS)
 	PORTSPLIT=$(abspath $(BIN)) UNIT_DIR=$(abspath $(BUILD)/tests) tests/run
 
 unit: $(UNIT_BINS)
 	PORTSPLIT=$(abspath $(BIN)) UNIT_DIR=$(abspath $(BUILD)/tests) tests/run unit
 
-integration: $(BIN)
+integration: test-deps $(BIN)
 	PORTSPLIT=$(abspath $(BIN)) tests/run integration
 
-# Installs the Debian packages the build needs, when run as root and missing.
-deps:
-	@missing=""; for p in $(DEB_PKGS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+# Installs the Debian packages the build (deps) or the tests (test-deps)
+# need, when run as root and missing; otherwise says what to install.
+deps test-deps:
+	@pkgs="$(if $(filter test-deps,$@),$(DEB_PKGS) $(TEST_PKGS),$(DEB_PKGS))"; \
+	missing=""; for p in $$pkgs; do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
 	  else echo "missing Debian packages:$$missing (run: sudo apt-get install$$missing)"; exit 1; fi; \
 	fi
 
+# The demo: loopback backends from tools/demo-backends, then portsplit in
+# the foreground; Ctrl-C stops both.
 run: deps
 	$(MAKE) all
-	$(BIN) -v portsplit.ini
+	@tools/demo-backends & backends=$$!; \
+	trap 'kill $$backends 2>/dev/null' EXIT INT TERM; \
+	sleep 0.3; echo "portsplit on 127.0.0.1:8443 -- see README.md, 'Try it'"; \
+	$(BIN) portsplit.ini
 
 bench: $(BIN)
 	PORTSPLIT=$(abspath $(BIN)) bench/run --short

@@ -90,6 +90,12 @@ loop_now_ms(const struct loop *l)
 }
 
 void
+loop_woke(struct loop *l)
+{
+	l->now_ms = loop_clock_us() / 1000;
+}
+
+void
 loop_stop(struct loop *l)
 {
 	l->stop = true;
@@ -313,9 +319,8 @@ loop_run(struct loop *l)
 {
 	l->stop = false;
 	while (!l->stop) {
-		if (loop_backend_wait(l->backend, next_timeout(l)) < 0)
+		if (loop_backend_wait(l->backend, l, next_timeout(l)) < 0)
 			return -1;
-		l->now_ms = loop_clock_us() / 1000;
 		run_timers(l);
 		run_deferred(l);
 		free_dead(l);

@@ -30,7 +30,11 @@ void loop_backend_free(struct loop_backend *b);
 int loop_backend_update(struct loop_backend *b, struct loop_watch *w);
 /* Waits up to TIMEOUT_MS (-1: forever) and calls loop_dispatch() for each
  * ready watch. Returns 0, or -1 with errno (EINTR is not an error). */
-int loop_backend_wait(struct loop_backend *b, int timeout_ms);
+int loop_backend_wait(struct loop_backend *b, struct loop *loop,
+		      int timeout_ms);
+/* Called by the backend when its wait returns, before any dispatch, so
+ * that callbacks see the time they run at. */
+void loop_woke(struct loop *loop);
 /* Called by the backend for each ready watch. */
 void loop_dispatch(struct loop_watch *w, unsigned events);
 

@@ -97,11 +97,12 @@ loop_backend_update(struct loop_backend *b, struct loop_watch *w)
 }
 
 int
-loop_backend_wait(struct loop_backend *b, int timeout_ms)
+loop_backend_wait(struct loop_backend *b, struct loop *loop, int timeout_ms)
 {
 	size_t nready = 0;
 	int rc = poll(b->pfds, b->n, timeout_ms);
 
+	loop_woke(loop);
 	if (rc < 0)
 		return errno == EINTR ? 0 : -1;
 	/* Collect first: callbacks add and remove watches, which moves

@@ -20,7 +20,7 @@
 struct matcher {
 	const struct config *cfg;
 	size_t seen;	     /* bytes evaluated last time */
-	bool final;	     /* the data was evaluated as final */
+	bool final;	     /* the final evaluation was done */
 	uint8_t *before;     /* service states before the final evaluation */
 	uint8_t state[];     /* one enum sig_state per config->sigs */
 };
@@ -103,6 +103,16 @@ rank(const struct matcher *m, struct verdict *v)
 	return true;
 }
 
+/* Evaluates the undecided signatures on LEN bytes. */
+static void
+eval_all(struct matcher *m, const uint8_t *data, size_t len, bool final,
+	 struct sig_scratch *scratch)
+{
+	for (size_t g = 0; g < m->cfg->ngroups; g++)
+		eval_group(m, &m->cfg->groups[g], data, len, final, scratch);
+	m->seen = len;
+}
+
 bool
 matcher_feed(struct matcher *m, const uint8_t *data, size_t len,
 	     enum matcher_end end, struct sig_scratch *scratch,
@@ -110,31 +120,31 @@ matcher_feed(struct matcher *m, const uint8_t *data, size_t len,
 {
 	const struct config *cfg = m->cfg;
 	bool full = len >= cfg->max_peek;
-	bool final = end != MATCHER_MORE || full;
 
 	memset(v, 0, sizeof(*v));
 	if (full)
 		len = cfg->max_peek;
 	v->bytes = len;
+	/* New bytes are first judged as bytes that more may follow: a
+	 * verdict they reach is the one a slower client would have got, and
+	 * the final evaluation below then only settles what they left open
+	 * (rule 4), which is what the explanation reports. */
+	if (len > m->seen || len == 0)
+		eval_all(m, data, len, false, scratch);
+	if (rank(m, v))
+		return true;
+	if (end == MATCHER_MORE && !full)
+		return false;
+	for (size_t s = 0; s < cfg->nservices; s++) {
+		size_t unused;
+		m->before[s] = (uint8_t)service_state(m, &cfg->services[s],
+						      &unused);
+	}
+	eval_all(m, data, len, true, scratch);
+	m->final = true;
 	v->end = end;
 	v->full = full;
-	/* Rule 6 makes the data only ever grow; nothing new, nothing to do
-	 * until it is final. */
-	if (len > m->seen || (final && !m->final) || len == 0) {
-		if (final)
-			for (size_t s = 0; s < cfg->nservices; s++) {
-				size_t unused;
-				m->before[s] = (uint8_t)service_state(
-					m, &cfg->services[s], &unused);
-			}
-		for (size_t g = 0; g < cfg->ngroups; g++)
-			eval_group(m, &cfg->groups[g], data, len, final,
-				   scratch);
-		m->seen = len;
-		m->final = final;
-	}
-	if (!rank(m, v))
-		return false;
+	rank(m, v);
 	if (v->kind == VERDICT_FALLBACK && end == MATCHER_TIMEOUT) {
 		v->kind = VERDICT_TIMEOUT;
 		v->service = cfg->timeout;
@@ -163,10 +173,10 @@ matcher_explain(const struct matcher *m, const struct verdict *v, char *buf,
 	}
 	o = (size_t)snprintf(
 		buf, len, "%s",
-		v->kind == VERDICT_TIMEOUT ? "timeout, nothing matched"
-		: v->end == MATCHER_EOF	   ? "client closed, nothing matched"
+		!m->final		   ? "every service ruled out"
+		: v->kind == VERDICT_TIMEOUT ? "timeout, nothing matched"
 		: v->full		   ? "max_peek reached, nothing matched"
-					   : "every service ruled out");
+					   : "client closed, nothing matched");
 	/* Name the services that only the final evaluation ruled out. */
 	for (size_t s = 0; m->final && s < cfg->nservices && o < len; s++) {
 		if (m->before[s] != SIG_UNDECIDED)
