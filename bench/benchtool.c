@@ -1,0 +1,286 @@
+/* benchtool — small helpers for bench/run, compiled on the fly by the bench.
+ *
+ *   benchtool echo HOST PORT
+ *       epoll echo server (the stand-in for sshd behind the SSH-like rule).
+ *   benchtool lat HOST PORT COUNT WARMUP MAXSEC REQUEST SAMPLES_FILE
+ *       sequential connect -> send REQUEST -> first byte back -> close, COUNT
+ *       times (after WARMUP untimed ones); writes one latency in ns per line
+ *       to SAMPLES_FILE and prints "ok=N fail=N p50_us=X p99_us=X".
+ *   benchtool idle HOST PORT COUNT READY_FILE GO_FILE MAXWAIT
+ *       opens COUNT connections, each sends an SSH-like greeting and waits for
+ *       its echo (so the connection is routed), writes "opened N" to
+ *       READY_FILE, waits (at most MAXWAIT s) for GO_FILE to exist, then sends
+ *       one byte on every connection and checks it comes back; prints
+ *       "opened=N held=N count=N".
+ *
+ * Every wait is bounded: socket timeouts, poll timeouts and an overall
+ * deadline. Loopback only: HOST is expected to be 127.0.0.1 or ::1. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+static long long now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+static void die(const char *what)
+{
+	perror(what);
+	exit(1);
+}
+
+static struct addrinfo *resolve(const char *host, const char *port, int passive)
+{
+	struct addrinfo hints = {0}, *res = NULL;
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV | (passive ? AI_PASSIVE : 0);
+	int rc = getaddrinfo(host, port, &hints, &res);
+	if (rc) {
+		fprintf(stderr, "getaddrinfo %s %s: %s\n", host, port, gai_strerror(rc));
+		exit(1);
+	}
+	return res;
+}
+
+static void set_timeouts(int fd, int ms)
+{
+	struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+}
+
+/* Blocking connect bounded by SO_SNDTIMEO (Linux honours it for connect). */
+static int dial(struct addrinfo *ai, int timeout_ms)
+{
+	int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	int one = 1;
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+	set_timeouts(fd, timeout_ms);
+	if (connect(fd, ai->ai_addr, ai->ai_addrlen) < 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static int send_all(int fd, const char *p, size_t n)
+{
+	while (n) {
+		ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return -1;
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+static int recv_exact(int fd, char *p, size_t n)
+{
+	while (n) {
+		ssize_t r = recv(fd, p, n, 0);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return -1;
+		p += r;
+		n -= (size_t)r;
+	}
+	return 0;
+}
+
+static void raise_nofile(void)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
+/* ---------------------------------------------------------------- echo */
+static __attribute__((noreturn)) void cmd_echo(const char *host, const char *port)
+{
+	struct addrinfo *ai = resolve(host, port, 1);
+	int ls = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	int one = 1;
+	if (ls < 0)
+		die("socket");
+	setsockopt(ls, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+	if (bind(ls, ai->ai_addr, ai->ai_addrlen) < 0)
+		die("bind");
+	if (listen(ls, 4096) < 0)
+		die("listen");
+	int ep = epoll_create1(EPOLL_CLOEXEC);
+	struct epoll_event ev = {.events = EPOLLIN, .data.fd = ls};
+	epoll_ctl(ep, EPOLL_CTL_ADD, ls, &ev);
+	struct epoll_event evs[256];
+	char buf[65536];
+	for (;;) {
+		int n = epoll_wait(ep, evs, 256, -1);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			die("epoll_wait");
+		for (int i = 0; i < n; i++) {
+			int fd = evs[i].data.fd;
+			if (fd == ls) {
+				for (int k = 0; k < 256; k++) {
+					int c = accept4(ls, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+					if (c < 0)
+						break;
+					setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+					struct epoll_event cev = {.events = EPOLLIN | EPOLLRDHUP, .data.fd = c};
+					epoll_ctl(ep, EPOLL_CTL_ADD, c, &cev);
+				}
+				continue;
+			}
+			ssize_t r = recv(fd, buf, sizeof buf, 0);
+			if (r > 0) {
+				/* small messages only: a short write drops the rest */
+				if (send(fd, buf, (size_t)r, MSG_NOSIGNAL | MSG_DONTWAIT) < 0 &&
+				    errno != EAGAIN)
+					goto drop;
+				continue;
+			}
+			if (r < 0 && (errno == EAGAIN || errno == EINTR))
+				continue;
+		drop:
+			epoll_ctl(ep, EPOLL_CTL_DEL, fd, NULL);
+			close(fd);
+		}
+	}
+}
+
+/* ----------------------------------------------------------------- lat */
+static int cmp_ll(const void *a, const void *b)
+{
+	long long x = *(const long long *)a, y = *(const long long *)b;
+	return (x > y) - (x < y);
+}
+
+static int cmd_lat(const char *host, const char *port, long count, long warmup, double maxsec,
+		   const char *req, const char *samples_file)
+{
+	struct addrinfo *ai = resolve(host, port, 0);
+	size_t reqlen = strlen(req);
+	long long *lat = calloc((size_t)count + 1, sizeof *lat);
+	long ok = 0, fail = 0;
+	long long deadline = now_ns() + (long long)(maxsec * 1e9);
+	char c;
+	for (long i = 0; i < count + warmup && now_ns() < deadline; i++) {
+		long long t0 = now_ns();
+		int fd = dial(ai, 2000);
+		int good = fd >= 0 && send_all(fd, req, reqlen) == 0 && recv_exact(fd, &c, 1) == 0;
+		long long t1 = now_ns();
+		if (fd >= 0)
+			close(fd);
+		if (i < warmup)
+			continue;
+		if (good)
+			lat[ok++] = t1 - t0;
+		else
+			fail++;
+	}
+	FILE *f = fopen(samples_file, "w");
+	if (f) {
+		for (long i = 0; i < ok; i++)
+			fprintf(f, "%lld\n", lat[i]);
+		fclose(f);
+	}
+	qsort(lat, (size_t)ok, sizeof *lat, cmp_ll);
+	double p50 = ok ? lat[(ok - 1) * 50 / 100] / 1000.0 : 0;
+	double p99 = ok ? lat[(ok - 1) * 99 / 100] / 1000.0 : 0;
+	printf("ok=%ld fail=%ld p50_us=%.1f p99_us=%.1f\n", ok, fail, p50, p99);
+	return ok ? 0 : 1;
+}
+
+/* ---------------------------------------------------------------- idle */
+static int cmd_idle(const char *host, const char *port, long count, const char *ready,
+		    const char *go, double maxwait)
+{
+	struct addrinfo *ai = resolve(host, port, 0);
+	int *fds = calloc((size_t)count, sizeof *fds);
+	static const char greet[] = "SSH-2.0-portsplit_bench_idle\r\n";
+	char buf[64];
+	long opened = 0, held = 0;
+	long long deadline = now_ns() + (long long)(120 * 1e9); /* opening phase */
+	for (long i = 0; i < count; i++) {
+		fds[i] = -1;
+		if (now_ns() > deadline)
+			continue;
+		int fd = dial(ai, 5000);
+		if (fd < 0)
+			continue;
+		if (send_all(fd, greet, sizeof greet - 1) || recv_exact(fd, buf, sizeof greet - 1) ||
+		    memcmp(buf, greet, sizeof greet - 1)) {
+			close(fd);
+			continue;
+		}
+		fds[i] = fd;
+		opened++;
+	}
+	char tmp[4096];
+	snprintf(tmp, sizeof tmp, "%s.tmp", ready);
+	FILE *f = fopen(tmp, "w");
+	if (!f)
+		die("ready file");
+	fprintf(f, "opened %ld\n", opened);
+	fclose(f);
+	rename(tmp, ready);
+
+	long long until = now_ns() + (long long)(maxwait * 1e9);
+	struct stat st;
+	while (stat(go, &st) != 0 && now_ns() < until)
+		usleep(20000);
+
+	/* check every connection is still open and still relays both ways */
+	deadline = now_ns() + (long long)(120 * 1e9);
+	for (long i = 0; i < count; i++) {
+		if (fds[i] < 0 || now_ns() > deadline)
+			continue;
+		set_timeouts(fds[i], 2000);
+		if (send_all(fds[i], "p", 1) == 0 && recv_exact(fds[i], buf, 1) == 0 && buf[0] == 'p')
+			held++;
+		close(fds[i]);
+	}
+	printf("opened=%ld held=%ld count=%ld\n", opened, held, count);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	signal(SIGPIPE, SIG_IGN);
+	raise_nofile();
+	if (argc == 4 && !strcmp(argv[1], "echo"))
+		cmd_echo(argv[2], argv[3]);
+	if (argc == 9 && !strcmp(argv[1], "lat"))
+		return cmd_lat(argv[2], argv[3], atol(argv[4]), atol(argv[5]), atof(argv[6]),
+			       argv[7], argv[8]);
+	if (argc == 8 && !strcmp(argv[1], "idle"))
+		return cmd_idle(argv[2], argv[3], atol(argv[4]), argv[5], argv[6], atof(argv[7]));
+	fprintf(stderr, "usage: see the comment at the top of bench/benchtool.c\n");
+	return 2;
+}
