@@ -1,0 +1,68 @@
+# ssh through portsplit to a real sshd started here (host key and client key
+# made by the test): a command runs, and 10 MiB go each way byte-exact.
+# The [http] service ranked first must be ruled out by "SSH-" for ssh to win.
+. "$(dirname "$0")/../lib.sh"
+
+if [ "$(id -u)" != 0 ]; then
+	skip "ssh through portsplit" "sshd needs root (CI runs as root)"
+	exit 0
+fi
+[ -x /usr/sbin/sshd ] || bail "/usr/sbin/sshd is installed (openssh-server)"
+
+read -r PS SSHD <<<"$(free_ports 2)"
+
+ssh-keygen -q -t ed25519 -N '' -f "$T/hostkey" || bail "ssh-keygen host key"
+ssh-keygen -q -t ed25519 -N '' -f "$T/userkey" || bail "ssh-keygen user key"
+cp "$T/userkey.pub" "$T/authorized_keys"
+mkdir -p /run/sshd # sshd's privilege separation directory
+cat >"$T/sshd_config" <<EOF
+ListenAddress 127.0.0.1:$SSHD
+HostKey $T/hostkey
+AuthorizedKeysFile $T/authorized_keys
+PidFile $T/sshd.pid
+UsePAM no
+StrictModes no
+PermitRootLogin prohibit-password
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+EOF
+spawn "$T/sshd.log" /usr/sbin/sshd -D -e -f "$T/sshd_config"
+wait_port 127.0.0.1 "$SSHD" || { diag <"$T/sshd.log"; bail "sshd listens"; }
+
+cat >"$T/portsplit.ini" <<EOF
+bind = 127.0.0.1:$PS
+timeout = 5
+[http]
+regex = (?:GET|POST|HEAD) /
+[ssh]
+string = SSH-
+connect = 127.0.0.1:$SSHD
+EOF
+ps_start "$T/portsplit.ini" "$PS"
+
+ssh_ps() {
+	timeout 60 ssh -F /dev/null -i "$T/userkey" -o StrictHostKeyChecking=no \
+		-o UserKnownHostsFile=/dev/null -o BatchMode=yes -o LogLevel=ERROR \
+		-o ConnectTimeout=20 -p "$PS" 127.0.0.1 "$@"
+}
+
+out=$(ssh_ps echo hello 2>"$T/ssh.err")
+is "$?" 0 "ssh through portsplit exits 0"
+is "$out" hello "ssh ... echo hello prints hello"
+check "decision log line names service=ssh" wait_log 'decision .*service=ssh( |$)'
+
+# Upload: 10 MiB into the remote sha256sum.
+head -c $((10 * 1024 * 1024)) /dev/urandom >"$T/up.bin"
+got=$(ssh_ps sha256sum <"$T/up.bin" 2>>"$T/ssh.err" | cut -d' ' -f1)
+is "$got" "$(sha256 "$T/up.bin")" "10 MiB up through ssh: sha256 equal"
+
+# Download: 10 MiB of a remote file back to us.
+head -c $((10 * 1024 * 1024)) /dev/urandom >"$T/down.bin"
+ssh_ps cat "$T/down.bin" >"$T/got.bin" 2>>"$T/ssh.err"
+is "$(sha256 "$T/got.bin")" "$(sha256 "$T/down.bin")" "10 MiB down through ssh: sha256 equal"
+
+if [ "$FAILED" != 0 ]; then
+	diag <"$T/ssh.err"
+	tail -n 20 "$T/sshd.log" | diag
+fi
+finish

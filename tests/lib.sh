@@ -1,0 +1,221 @@
+# Shared helpers for portsplit's integration tests; every script sources it.
+#
+# A script prints TAP-like lines ("ok - what", "not ok - what",
+# "ok - what # SKIP why") and ends with `finish`, which exits non-zero when
+# something failed. Everything it starts goes through `spawn`, so the EXIT
+# trap can stop it by PID; its files live in $T, removed at exit.
+#
+#   PORTSPLIT=/path/to/portsplit bash tests/integration/NAME.sh
+
+set -u
+
+TESTS_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+PORTSPLIT=${PORTSPLIT:-$TESTS_DIR/../build/portsplit}
+NET="$TESTS_DIR/helpers/net.py"
+# The system interpreter when there is one: a version manager's shim costs
+# a tenth of a second per call. Only the standard library is used.
+PYTHON=${PYTHON:-$(command -v /usr/bin/python3 || command -v python3)}
+T=$(mktemp -d "${TMPDIR:-/tmp}/portsplit-test.XXXXXX")
+PIDS=()
+FAILED=0
+PS_PID=
+PS_LOG=$T/portsplit.log
+
+# ------------------------------------------------------------ TAP output
+
+ok() { echo "ok - $*"; }
+not_ok() {
+	echo "not ok - $*"
+	FAILED=$((FAILED + 1))
+}
+skip() { echo "ok - $1 # SKIP $2"; }
+diag() { sed 's/^/# /'; }           # diag < file: show a file as comments
+
+# check DESC COMMAND...: ok when COMMAND succeeds.
+check() {
+	local desc=$1
+	shift
+	if "$@"; then ok "$desc"; else not_ok "$desc"; fi
+}
+
+# is ACTUAL EXPECTED DESC
+is() {
+	if [ "$1" = "$2" ]; then
+		ok "$3"
+	else
+		not_ok "$3"
+		printf '#   got:      %q\n#   expected: %q\n' "$1" "$2"
+	fi
+}
+
+# bail DESC: a setup step failed; report it and stop (the trap cleans up).
+bail() {
+	not_ok "$1"
+	show_log
+	exit 1
+}
+
+# show the daemon's log tail, to explain a failure
+show_log() {
+	[ -s "$PS_LOG" ] || return 0
+	echo "# --- portsplit log (tail) ---"
+	tail -n 30 "$PS_LOG" | diag
+}
+
+finish() {
+	[ "$FAILED" = 0 ] || show_log
+	[ "$FAILED" = 0 ]
+	exit $?
+}
+
+# ------------------------------------------------------------ processes
+
+# spawn LOGFILE COMMAND...: start COMMAND in the background; its PID is
+# remembered for the EXIT trap and left in $SPAWNED.
+spawn() {
+	local log=$1
+	shift
+	"$@" </dev/null >"$log" 2>&1 &
+	SPAWNED=$!
+	PIDS+=("$SPAWNED")
+}
+
+# stop PID: SIGTERM, up to 5 s of grace, then SIGKILL; returns its status.
+stop() {
+	local pid=$1
+	kill -TERM "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null; return; }
+	for _ in $(seq 50); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill -KILL "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+}
+
+cleanup() {
+	local pid
+	for pid in "${PIDS[@]}"; do
+		kill -TERM "$pid" 2>/dev/null
+	done
+	for pid in "${PIDS[@]}"; do
+		stop "$pid"
+	done
+	rm -rf "$T"
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM HUP
+
+alive() { kill -0 "$1" 2>/dev/null; }
+
+# ------------------------------------------------------------ network
+
+# free_ports N [--v6]: N distinct free ports on loopback, space separated
+free_ports() { "$PYTHON" "$NET" free-ports "$@"; }
+
+# wait_port HOST PORT [SECS]: wait for a backend to accept connections.
+# Never use it on portsplit itself: the probe would be a client to classify.
+wait_port() { "$PYTHON" "$NET" wait-port "$1" "$2" "${3:-10}"; }
+
+# serve NAME KIND --port P ...: start a helper server (tests/helpers/net.py)
+# and wait for its "listening" line; its output goes to $T/NAME.log.
+serve() {
+	local name=$1
+	shift
+	spawn "$T/$name.log" "$PYTHON" "$NET" serve "$@"
+	for _ in $(seq 100); do
+		grep -q '^listening' "$T/$name.log" && return 0
+		alive "$SPAWNED" || break
+		sleep 0.1
+	done
+	diag <"$T/$name.log"
+	bail "helper server $name listens ($*)"
+}
+
+# talk HOST PORT STEP...: scripted client, see tests/helpers/net.py.
+talk() { timeout 60 "$PYTHON" "$NET" talk "$@"; }
+
+# bulk HOST PORT OPTIONS...: bulk client, prints one JSON line.
+bulk() { timeout 120 "$PYTHON" "$NET" bulk "$@"; }
+
+# json FILE_OR_STRING KEY: one field of a JSON object
+json() {
+	"$PYTHON" -c 'import json,sys; print(json.loads(sys.argv[1]).get(sys.argv[2], ""))' "$1" "$2"
+}
+
+# wait_file FILE [SECS]: wait until FILE exists and is not empty
+wait_file() {
+	for _ in $(seq $((${2:-10} * 10))); do
+		[ -s "$1" ] && return 0
+		sleep 0.1
+	done
+	[ -s "$1" ]
+}
+
+# sha256 FILE
+sha256() { sha256sum "$1" | cut -d' ' -f1; }
+
+# ------------------------------------------------------------ portsplit
+
+# ps_start CONFIG PORT...: start the daemon with CONFIG, wait until it logs
+# "listening on" for every PORT (polling the port would be a client).
+ps_start() {
+	local conf=$1 port
+	shift
+	[ -x "$PORTSPLIT" ] || bail "portsplit binary exists at $PORTSPLIT"
+	: >"$PS_LOG"
+	"$PORTSPLIT" "$conf" </dev/null >>"$PS_LOG" 2>&1 &
+	PS_PID=$!
+	PIDS+=("$PS_PID")
+	for port in "$@"; do
+		for _ in $(seq 100); do
+			grep -Eq "listening on .*:$port([^0-9]|\$)" "$PS_LOG" && break
+			alive "$PS_PID" || bail "portsplit starts with $(basename "$conf")"
+			sleep 0.1
+		done
+		grep -Eq "listening on .*:$port([^0-9]|\$)" "$PS_LOG" ||
+			bail "portsplit logs 'listening on ...:$port'"
+	done
+}
+
+# ps_stop: SIGTERM the daemon; returns its exit status.
+ps_stop() {
+	local pid=$PS_PID rc
+	kill -TERM "$pid" 2>/dev/null
+	for _ in $(seq 50); do
+		alive "$pid" || break
+		sleep 0.1
+	done
+	alive "$pid" && { kill -KILL "$pid"; wait "$pid"; return 137; }
+	wait "$pid"
+	rc=$?
+	PS_PID=
+	return $rc
+}
+
+# wait_log REGEX [SECS]: wait until the daemon's log has a line matching the
+# extended REGEX (lines such as "close" come just after the client sees EOF).
+wait_log() {
+	local re=$1 secs=${2:-5}
+	for _ in $(seq $((secs * 10))); do
+		grep -Eq -- "$re" "$PS_LOG" && return 0
+		sleep 0.1
+	done
+	grep -Eq -- "$re" "$PS_LOG"
+}
+
+# log_count REGEX: how many log lines match
+log_count() { grep -Ec -- "$1" "$PS_LOG"; }
+
+# log_field REGEX KEY: the value of KEY=... on the first log line matching
+# REGEX (empty when there is none)
+log_field() {
+	grep -E -- "$1" "$PS_LOG" | head -n 1 | tr ' ' '\n' | sed -n "s/^$2=//p" | head -n 1
+}
+
+# ------------------------------------------------------------ numbers
+
+# fbelow A B: the decimal A is below the decimal B
+fbelow() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a + 0 < b + 0) }'; }
+
+# frange LO X HI: LO <= X < HI, as decimals
+frange() { awk -v l="$1" -v x="$2" -v h="$3" 'BEGIN { exit !(l + 0 <= x + 0 && x + 0 < h + 0) }'; }
