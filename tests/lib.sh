@@ -62,7 +62,20 @@ show_log() {
 	tail -n 30 "$PS_LOG" | diag
 }
 
+# finish: stop the daemon if it still runs (it must exit 0 on SIGTERM),
+# check that no sanitizer or allocator complained in any daemon log of the
+# test, and exit non-zero when something failed.
 finish() {
+	if [ -n "$PS_PID" ]; then
+		ps_stop
+		is "$?" 0 "the daemon exits 0 on SIGTERM"
+	fi
+	local bad
+	bad=$(grep -lE 'Sanitizer|runtime error:|double free|corrupted' "$T"/*.log 2>/dev/null)
+	if [ -n "$bad" ]; then
+		not_ok "sanitizer report in $bad"
+		grep -hE -A20 'Sanitizer|runtime error:' $bad | head -40 | diag
+	fi
 	[ "$FAILED" = 0 ] || show_log
 	[ "$FAILED" = 0 ]
 	exit $?
