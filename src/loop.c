@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "loop_backend.h"
@@ -26,6 +27,7 @@ struct deferred {
 };
 
 struct loop {
+	const struct loop_backend_ops *ops;
 	struct loop_backend *backend;
 	uint64_t now_ms;
 	bool stop;
@@ -46,13 +48,22 @@ loop_clock_us(void)
 }
 
 struct loop *
-loop_new(void)
+loop_new(const char *backend)
 {
-	struct loop *l = calloc(1, sizeof(*l));
+	struct loop *l;
+	const struct loop_backend_ops *ops = &loop_epoll_ops;
 
+	if (backend != NULL && strcmp(backend, loop_poll_ops.name) == 0)
+		ops = &loop_poll_ops;
+	else if (backend != NULL && strcmp(backend, loop_epoll_ops.name) != 0) {
+		errno = EINVAL;
+		return NULL;
+	}
+	l = calloc(1, sizeof(*l));
 	if (l == NULL)
 		return NULL;
-	l->backend = loop_backend_new();
+	l->ops = ops;
+	l->backend = ops->create();
 	if (l->backend == NULL) {
 		free(l);
 		return NULL;
@@ -77,10 +88,16 @@ loop_free(struct loop *l)
 	if (l == NULL)
 		return;
 	free_dead(l);
-	loop_backend_free(l->backend);
+	l->ops->destroy(l->backend);
 	free(l->heap);
 	free(l->deferred);
 	free(l);
+}
+
+const char *
+loop_backend_name(const struct loop *l)
+{
+	return l->ops->name;
 }
 
 uint64_t
@@ -132,7 +149,7 @@ loop_watch(struct loop *l, int fd, unsigned events, loop_io_fn *fn, void *arg)
 	w->fn = (void *)fn;
 	w->arg = arg;
 	w->events = events;
-	if (loop_backend_update(l->backend, w) < 0) {
+	if (l->ops->update(l->backend, w) < 0) {
 		free(w);
 		return NULL;
 	}
@@ -147,7 +164,7 @@ loop_watch_set(struct loop_watch *w, unsigned events)
 	w->events = events;
 	/* Only growth can fail (out of memory); the watch then stays out of
 	 * the set, and the connection's timers end it. */
-	loop_backend_update(w->loop->backend, w);
+	w->loop->ops->update(w->loop->backend, w);
 }
 
 unsigned
@@ -162,7 +179,7 @@ loop_unwatch(struct loop_watch *w)
 	if (w == NULL)
 		return;
 	w->events = 0;
-	loop_backend_update(w->loop->backend, w);
+	w->loop->ops->update(w->loop->backend, w);
 	w->dead = true;
 	w->next_dead = w->loop->dead;
 	w->loop->dead = w;
@@ -319,7 +336,7 @@ loop_run(struct loop *l)
 {
 	l->stop = false;
 	while (!l->stop) {
-		if (loop_backend_wait(l->backend, l, next_timeout(l)) < 0)
+		if (l->ops->wait(l->backend, l, next_timeout(l)) < 0)
 			return -1;
 		run_timers(l);
 		run_deferred(l);

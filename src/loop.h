@@ -25,8 +25,11 @@ typedef void loop_io_fn(void *arg, int fd, unsigned events);
 /* Called when a timer expires, or for deferred work. */
 typedef void loop_fn(void *arg);
 
-/* Makes a loop; NULL when out of memory. */
-struct loop *loop_new(void);
+/* Makes a loop on BACKEND: "epoll" (NULL: the default) or "poll". NULL
+ * with errno EINVAL for another name, or when out of memory. */
+struct loop *loop_new(const char *backend);
+/* The name of the loop's backend. */
+const char *loop_backend_name(const struct loop *loop);
 /* Frees the loop; every watch must be gone and every timer freed. */
 void loop_free(struct loop *loop);
 /* Runs until loop_stop(); returns 0, or -1 with errno on a failure of the

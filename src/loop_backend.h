@@ -1,5 +1,6 @@
 /* loop_backend: what loop.c asks of a descriptor-event backend. One file
- * per backend implements it (loop_poll.c). Internal to the loop. */
+ * per backend implements it (loop_poll.c, loop_epoll.c) and exports its
+ * operations table. Internal to the loop. */
 #ifndef PORTSPLIT_LOOP_BACKEND_H
 #define PORTSPLIT_LOOP_BACKEND_H
 
@@ -21,17 +22,23 @@ struct loop_watch {
 	struct loop_watch *next_dead;
 };
 
-/* Makes the backend; NULL when it cannot. */
-struct loop_backend *loop_backend_new(void);
-/* Frees it. */
-void loop_backend_free(struct loop_backend *b);
-/* Registers W for W->events, updates it, or (events 0) removes it.
- * Returns 0, or -1 with errno. */
-int loop_backend_update(struct loop_backend *b, struct loop_watch *w);
-/* Waits up to TIMEOUT_MS (-1: forever) and calls loop_dispatch() for each
- * ready watch. Returns 0, or -1 with errno (EINTR is not an error). */
-int loop_backend_wait(struct loop_backend *b, struct loop *loop,
-		      int timeout_ms);
+struct loop_backend_ops {
+	const char *name;
+	/* Makes the backend; NULL when it cannot. */
+	struct loop_backend *(*create)(void);
+	/* Frees it. */
+	void (*destroy)(struct loop_backend *b);
+	/* Registers W for W->events, updates it, or (events 0) removes it.
+	 * Returns 0, or -1 with errno. */
+	int (*update)(struct loop_backend *b, struct loop_watch *w);
+	/* Waits up to TIMEOUT_MS (-1: forever), calls loop_woke(), then
+	 * loop_dispatch() for each ready watch. Returns 0, or -1 with errno
+	 * (EINTR is not an error). */
+	int (*wait)(struct loop_backend *b, struct loop *loop, int timeout_ms);
+};
+
+extern const struct loop_backend_ops loop_poll_ops;
+extern const struct loop_backend_ops loop_epoll_ops;
 /* Called by the backend when its wait returns, before any dispatch, so
  * that callbacks see the time they run at. */
 void loop_woke(struct loop *loop);

@@ -20,14 +20,14 @@ struct loop_backend {
 	size_t n, cap;
 };
 
-struct loop_backend *
-loop_backend_new(void)
+static struct loop_backend *
+poll_create(void)
 {
 	return calloc(1, sizeof(struct loop_backend));
 }
 
-void
-loop_backend_free(struct loop_backend *b)
+static void
+poll_destroy(struct loop_backend *b)
 {
 	if (b == NULL)
 		return;
@@ -70,8 +70,8 @@ reserve(struct loop_backend *b)
 	return 0;
 }
 
-int
-loop_backend_update(struct loop_backend *b, struct loop_watch *w)
+static int
+poll_update(struct loop_backend *b, struct loop_watch *w)
 {
 	if (w->events == 0) {
 		if (w->slot >= 0) {
@@ -96,8 +96,8 @@ loop_backend_update(struct loop_backend *b, struct loop_watch *w)
 	return 0;
 }
 
-int
-loop_backend_wait(struct loop_backend *b, struct loop *loop, int timeout_ms)
+static int
+poll_wait(struct loop_backend *b, struct loop *loop, int timeout_ms)
 {
 	size_t nready = 0;
 	int rc = poll(b->pfds, b->n, timeout_ms);
@@ -123,3 +123,11 @@ loop_backend_wait(struct loop_backend *b, struct loop *loop, int timeout_ms)
 		loop_dispatch(b->ready[i], b->revents[i]);
 	return 0;
 }
+
+const struct loop_backend_ops loop_poll_ops = {
+	.name = "poll",
+	.create = poll_create,
+	.destroy = poll_destroy,
+	.update = poll_update,
+	.wait = poll_wait,
+};
