@@ -102,7 +102,13 @@ daemon_run(struct config *cfg)
 	char err[512];
 	int rc = 1;
 
-	d.loop = loop_new();
+	/* PORTSPLIT_LOOP=poll selects the portable backend (tests run both). */
+	d.loop = loop_new(getenv("PORTSPLIT_LOOP"));
+	if (d.loop == NULL && errno == EINVAL) {
+		log_msg(LVL_ERROR, "PORTSPLIT_LOOP: '%s' is not epoll or poll",
+			getenv("PORTSPLIT_LOOP"));
+		goto out;
+	}
 	d.peeksize = PEEK_MAX;
 	d.peekbuf = malloc(d.peeksize);
 	d.relaysize = RELAY_BUF;
