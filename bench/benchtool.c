@@ -11,7 +11,8 @@
  *       its echo (so the connection is routed), writes "opened N" to
  *       READY_FILE, waits (at most MAXWAIT s) for GO_FILE to exist, then sends
  *       one byte on every connection and checks it comes back; prints
- *       "opened=N held=N count=N".
+ *       "opened=N held=N count=N ..." with why the others were not opened
+ *       (connect failed, no echo, or not tried: opening stops after 60 s).
  *
  * Every wait is bounded: socket timeouts, poll timeouts and an overall
  * deadline. Loopback only: HOST is expected to be 127.0.0.1 or ::1. */
@@ -218,6 +219,7 @@ static int cmd_lat(const char *host, const char *port, long count, long warmup, 
 }
 
 /* ---------------------------------------------------------------- idle */
+#define OPEN_LIMIT_S 60 /* the opening phase stops after this */
 static int cmd_idle(const char *host, const char *port, long count, const char *ready,
 		    const char *go, double maxwait)
 {
@@ -225,17 +227,22 @@ static int cmd_idle(const char *host, const char *port, long count, const char *
 	int *fds = calloc((size_t)count, sizeof *fds);
 	static const char greet[] = "SSH-2.0-portsplit_bench_idle\r\n";
 	char buf[64];
-	long opened = 0, held = 0;
-	long long deadline = now_ns() + (long long)(120 * 1e9); /* opening phase */
+	long opened = 0, held = 0, no_connect = 0, no_echo = 0, late = 0;
+	long long deadline = now_ns() + (long long)(OPEN_LIMIT_S * 1e9); /* opening phase */
 	for (long i = 0; i < count; i++) {
 		fds[i] = -1;
-		if (now_ns() > deadline)
+		if (now_ns() > deadline) {
+			late++;
 			continue;
+		}
 		int fd = dial(ai, 5000);
-		if (fd < 0)
+		if (fd < 0) {
+			no_connect++;
 			continue;
+		}
 		if (send_all(fd, greet, sizeof greet - 1) || recv_exact(fd, buf, sizeof greet - 1) ||
 		    memcmp(buf, greet, sizeof greet - 1)) {
+			no_echo++;
 			close(fd);
 			continue;
 		}
@@ -266,7 +273,9 @@ static int cmd_idle(const char *host, const char *port, long count, const char *
 			held++;
 		close(fds[i]);
 	}
-	printf("opened=%ld held=%ld count=%ld\n", opened, held, count);
+	printf("opened=%ld held=%ld count=%ld connect_failed=%ld echo_failed=%ld "
+	       "not_tried_after_%ds=%ld\n",
+	       opened, held, count, no_connect, no_echo, OPEN_LIMIT_S, late);
 	return 0;
 }
 

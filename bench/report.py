@@ -12,6 +12,7 @@ from collections import defaultdict
 res_dir = sys.argv[1]
 muxes = sys.argv[2:]
 data = defaultdict(dict)  # (workload, metric) -> mux -> {round: value}
+texts = defaultdict(dict)  # (workload, metric) -> mux -> {round: text} (non-numeric)
 with open(os.path.join(res_dir, "raw.tsv")) as f:
     next(f)
     for line in f:
@@ -19,7 +20,7 @@ with open(os.path.join(res_dir, "raw.tsv")) as f:
         try:
             data[(w, metric)].setdefault(mux, {})[int(rnd)] = float(val)
         except ValueError:
-            pass
+            texts[(w, metric)].setdefault(mux, {})[int(rnd)] = val
 env = open(os.path.join(res_dir, "env.txt")).read().strip()
 
 
@@ -103,8 +104,13 @@ def held_row(w, held_metric, opened_metric, n, label):
         for r, v in sorted(rs.items()):
             if v < n:
                 op = data.get((w, opened_metric), {}).get(m, {}).get(r)
-                warnings.append("%s: %s round %d: only %d of %d idle connections held (%s opened)"
-                                % (label, m, r, v, n, "%d" % op if op is not None else "?"))
+                why = ""
+                for (tw, tm), per in texts.items():
+                    if tw == w and tm.startswith("why_not_opened") and tm.endswith(opened_metric.split("_")[-1]):
+                        why = per.get(m, {}).get(r, "")
+                warnings.append("%s: %s round %d: only %d of %d idle connections held (%s opened%s)"
+                                % (label, m, r, v, n, "%d" % op if op is not None else "?",
+                                   "; " + why.replace("=", " ").replace("_", " ") if why else ""))
     rows.append((label + " (worst round)", cells))
 
 
