@@ -28,6 +28,7 @@
 #include "addr.h"
 #include "bytes.h"
 #include "log.h"
+#include "sigparam.h"
 
 #ifndef SIGNATURE_DIR
 #define SIGNATURE_DIR "/usr/local/share/portsplit/signatures"
@@ -50,6 +51,12 @@ struct pgroup {
 	struct sigdef *sigs;
 	size_t nsigs;
 	int lines; /* string/regex lines seen, valid or not */
+	/* `signature = NAME ARG...`: the ARGs for the file's placeholders
+	 * (see sigparam.h), and how many placeholders its regexes had. */
+	char **args;
+	size_t nargs;
+	size_t placeholders;
+	bool arg_error; /* a bad ARG was reported already */
 };
 
 enum section_kind { SEC_SERVICE, SEC_FALLBACK, SEC_TIMEOUT };
@@ -353,13 +360,39 @@ parse_uint(const char *v, unsigned long min, unsigned long max,
 static void
 add_sig(struct parse *p, struct pgroup *g, bool regex, const char *value)
 {
-	char err[512];
+	char err[512], *expanded = NULL;
 	struct sig *sig;
 
 	g->lines++;
 	if (*value == '\0') {
 		perr(p, "empty %s", regex ? "regex" : "string");
 		return;
+	}
+	/* A library signature's regexes may hold placeholders for the
+	 * arguments of its `signature =` line. */
+	if (regex && g->name != NULL) {
+		size_t n;
+		enum sigparam_rc rc = sigparam_expand(
+			value, g->args, g->nargs, &expanded, &n, err,
+			sizeof(err));
+		g->placeholders += n;
+		switch (rc) {
+		case SIGPARAM_BAD_PATTERN:
+			perr(p, "%s", err);
+			return;
+		case SIGPARAM_BAD_ARG:
+			if (!g->arg_error)
+				add_error(p->errs, g->file, g->line,
+					  "signature %s: %s", g->name, err);
+			g->arg_error = true;
+			return;
+		case SIGPARAM_OK:
+			break;
+		}
+		if (n > 0 && g->nargs == 0)
+			return; /* reported once, by add_signature() */
+		if (expanded != NULL)
+			value = expanded;
 	}
 	if (regex) {
 		sig = sig_new_regex(value, err, sizeof(err));
@@ -377,6 +410,7 @@ add_sig(struct parse *p, struct pgroup *g, bool regex, const char *value)
 	}
 	if (sig == NULL) {
 		perr(p, "%s", err);
+		free(expanded);
 		return;
 	}
 	struct sigdef *d = grow(&g->sigs, &g->nsigs, sizeof(*d));
@@ -384,6 +418,7 @@ add_sig(struct parse *p, struct pgroup *g, bool regex, const char *value)
 	d->text = xstrdup(value);
 	d->file = p->file;
 	d->line = p->line;
+	free(expanded);
 }
 
 static void
@@ -405,19 +440,27 @@ set_frame(struct parse *p, struct pgroup *g, const char *value)
 
 static int load_file(struct parse *p, const char *path);
 
-/* Finds NAME.ini on the signature path and reads it into a new group. */
+/* Finds NAME.ini on the signature path and reads it into a new group.
+ * VALUE is `NAME [ARG...]`: the ARGs fill the file's placeholders. */
 static void
-add_signature(struct parse *p, struct psection *sec, const char *name)
+add_signature(struct parse *p, struct psection *sec, const char *value)
 {
 	char path[PATH_MAX];
-	char *dirs, *save = NULL;
+	char *words = xstrdup(value), *dirs, *save = NULL, *name;
+	char **args = NULL;
+	size_t nargs = 0;
 	bool found = false;
 
-	if (!valid_name(name)) {
-		perr(p, "bad signature name '%s'", name);
-		return;
+	name = strtok_r(words, " \t", &save);
+	for (char *a = strtok_r(NULL, " \t", &save); a != NULL;
+	     a = strtok_r(NULL, " \t", &save))
+		*(char **)grow(&args, &nargs, sizeof(char *)) = xstrdup(a);
+	if (name == NULL || !valid_name(name)) {
+		perr(p, "bad signature name '%s'", name ? name : "");
+		goto done;
 	}
 	dirs = xstrdup(p->cfg->sig_path);
+	save = NULL;
 	for (char *d = strtok_r(dirs, ":", &save); d != NULL && !found;
 	     d = strtok_r(NULL, ":", &save)) {
 		snprintf(path, sizeof(path), "%s/%s.ini", d, name);
@@ -427,20 +470,47 @@ add_signature(struct parse *p, struct psection *sec, const char *name)
 	if (!found) {
 		perr(p, "signature '%s' not found (no %s.ini in %s)", name,
 		     name, p->cfg->sig_path);
-		return;
+		goto done;
 	}
 	struct pgroup *g = grow(&sec->groups, &sec->ngroups, sizeof(*g));
+	/* The name as shown (-t, decisions): with its arguments. */
 	g->name = xstrdup(name);
+	for (size_t i = 0; i < nargs; i++) {
+		char *longer;
+		if (asprintf(&longer, "%s %s", g->name, args[i]) < 0) {
+			fprintf(stderr, "portsplit: out of memory\n");
+			exit(1);
+		}
+		free(g->name);
+		g->name = longer;
+	}
 	g->file = p->file;
 	g->line = p->line;
+	g->args = args;
+	g->nargs = nargs;
+	args = NULL;
 
 	struct parse sub = {.cfg = p->cfg, .errs = p->errs, .target = g};
 	size_t before = p->errs->n;
 	if (load_file(&sub, path) < 0)
 		perr(p, "cannot read %s: %s", path, strerror(errno));
+	else if (g->placeholders > 0 && g->nargs == 0)
+		perr(p,
+		     "signature '%s' needs arguments (%s has placeholders): "
+		     "signature = %s ARG...",
+		     name, path, name);
+	else if (g->placeholders == 0 && g->nargs > 0)
+		perr(p, "signature '%s' takes no arguments (%s has no "
+			"placeholders)",
+		     name, path);
 	else if (g->nsigs == 0 && p->errs->n == before)
 		perr(p, "signature '%s' (%s) has no string or regex", name,
 		     path);
+done:
+	for (size_t i = 0; args != NULL && i < nargs; i++)
+		free(args[i]);
+	free(args);
+	free(words);
 }
 
 /* The single-valued global keys; their index is their slot in seen[]. */
@@ -763,6 +833,9 @@ free_psections(struct parse *p)
 			}
 			free(sec->groups[g].sigs);
 			free(sec->groups[g].name);
+			for (size_t a = 0; a < sec->groups[g].nargs; a++)
+				free(sec->groups[g].args[a]);
+			free(sec->groups[g].args);
 		}
 		free(sec->groups);
 		free(sec->name);

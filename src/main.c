@@ -89,7 +89,9 @@ print_service(const struct config *cfg, const struct service *svc,
 		for (size_t s = grp->first_sig;
 		     s < grp->first_sig + grp->nsigs; s++) {
 			const struct sigdef *d = &cfg->sigs[s];
-			char text[200];
+			/* Whole: an expanded parameterised signature (a
+			 * wildcard host name) runs to a kilobyte or two. */
+			char text[8192];
 			bytes_display(d->text, text, sizeof(text));
 			printf("%s%-6s '%s'%s   (%s:%d)\n", indent,
 			       sig_is_regex(d->sig) ? "regex" : "string", text,
