@@ -1,0 +1,388 @@
+/* The signature library against recorded clients and random bytes.
+ *
+ * Every signatures/NAME.ini is loaded alone, as the only service of a
+ * configuration (so its frame applies as in the daemon), and run over:
+ *   - every recorded sample tests/classify/PROTO/NAME.bin: a sample of PROTO
+ *     must match PROTO's signature before any timeout (it decides on the
+ *     client's first flight), and must never match another protocol's;
+ *   - all the signatures in one configuration, where each sample must
+ *     reach its own service on its first flight;
+ *   - 10000 seeded random inputs of random bytes and 10000 of random
+ *     printable lines: each signature may match at most a tiny rate of
+ *     them (reported per signature).
+ * Parameterised signatures are given fixed arguments; they belong to the
+ * family of the protocol they refine (tls-sni and tls-alpn to tls,
+ * http-host to http), whose samples they may match. */
+#include <dirent.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "matcher.h"
+#include "unit.h"
+
+#define RANDOM_INPUTS 10000
+/* At most this many random inputs in 10000 may match one signature. */
+#define RANDOM_MAX_MATCHES 2
+
+static const struct {
+	const char *name, *args, *family;
+} params[] = {
+	{"tls-sni", "example.org *.example.org", "tls"},
+	{"tls-alpn", "h2 http/1.1", "tls"},
+	{"http-host", "127.0.0.1 localhost example.org *.example.org", "http"},
+};
+
+struct lsig {
+	char name[64];
+	const char *family;
+	struct config *cfg;
+	unsigned random_bytes, random_text;
+};
+
+struct sample {
+	char path[1024];
+	char proto[256];
+	uint8_t *data;
+	size_t len;
+};
+
+static struct lsig sigs[64];
+static size_t nsigs;
+static struct sample *samples;
+static size_t nsamples;
+static struct sig_scratch *scratch;
+
+static const char *
+family_of(const char *name)
+{
+	for (size_t i = 0; i < sizeof(params) / sizeof(params[0]); i++)
+		if (strcmp(params[i].name, name) == 0)
+			return params[i].family;
+	return name;
+}
+
+static const char *
+args_of(const char *name)
+{
+	for (size_t i = 0; i < sizeof(params) / sizeof(params[0]); i++)
+		if (strcmp(params[i].name, name) == 0)
+			return params[i].args;
+	return "";
+}
+
+static struct config *
+load_one(const char *libdir, const char *name)
+{
+	char text[8192], path[64] = "/tmp/portsplit-lib-XXXXXX";
+	struct config *cfg = NULL;
+	struct config_errors errs;
+	int fd = mkstemp(path);
+
+	if (snprintf(text, sizeof(text),
+		     "bind = 127.0.0.1:1\nsignature_path = %s\n[%s]\n"
+		     "signature = %s %s\n",
+		     libdir, name, name, args_of(name)) >= (int)sizeof(text))
+		fd = -1;
+	if (fd < 0 || write(fd, text, strlen(text)) != (ssize_t)strlen(text)) {
+		perror(path);
+		exit(1);
+	}
+	close(fd);
+	if (config_load(path, &cfg, &errs) < 0)
+		for (size_t i = 0; i < errs.n; i++)
+			printf("# %s\n", errs.lines[i]);
+	config_errors_free(&errs);
+	unlink(path);
+	return cfg;
+}
+
+static int
+by_name(const void *a, const void *b)
+{
+	return strcmp(((const struct lsig *)a)->name,
+		      ((const struct lsig *)b)->name);
+}
+
+static void
+load_library(const char *libdir)
+{
+	DIR *d = opendir(libdir);
+	struct dirent *e;
+
+	if (d == NULL) {
+		printf("not ok - cannot open %s\n", libdir);
+		exit(1);
+	}
+	while ((e = readdir(d)) != NULL && nsigs < 64) {
+		size_t len = strlen(e->d_name);
+		if (len < 5 || strcmp(e->d_name + len - 4, ".ini") != 0)
+			continue;
+		snprintf(sigs[nsigs].name, sizeof(sigs[nsigs].name), "%.*s",
+			 (int)len - 4, e->d_name);
+		nsigs++;
+	}
+	closedir(d);
+	qsort(sigs, nsigs, sizeof(sigs[0]), by_name);
+	for (size_t i = 0; i < nsigs; i++) {
+		sigs[i].family = family_of(sigs[i].name);
+		sigs[i].cfg = load_one(libdir, sigs[i].name);
+		ok(sigs[i].cfg != NULL, "signature %s loads", sigs[i].name);
+	}
+	ok(nsigs >= 20, "the library has %zu signatures (20 or more)", nsigs);
+}
+
+static uint8_t *
+slurp(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	uint8_t *buf;
+	long n;
+
+	if (f == NULL)
+		return NULL;
+	fseek(f, 0, SEEK_END);
+	n = ftell(f);
+	rewind(f);
+	buf = malloc((size_t)n + 1);
+	*len = fread(buf, 1, (size_t)n, f);
+	fclose(f);
+	return buf;
+}
+
+static void
+load_samples(const char *classdir)
+{
+	DIR *d = opendir(classdir);
+	struct dirent *e;
+
+	if (d == NULL) {
+		printf("not ok - cannot open %s\n", classdir);
+		exit(1);
+	}
+	while ((e = readdir(d)) != NULL) {
+		char sub[2048];
+		DIR *sd;
+		struct dirent *f;
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(sub, sizeof(sub), "%s/%s", classdir, e->d_name);
+		if ((sd = opendir(sub)) == NULL)
+			continue;
+		while ((f = readdir(sd)) != NULL) {
+			size_t len = strlen(f->d_name);
+			struct sample *s;
+			if (len < 5 || strcmp(f->d_name + len - 4, ".bin") != 0)
+				continue;
+			samples = realloc(samples,
+					  (nsamples + 1) * sizeof(*samples));
+			s = &samples[nsamples++];
+			snprintf(s->path, sizeof(s->path), "%s/%s", e->d_name,
+				 f->d_name);
+			snprintf(s->proto, sizeof(s->proto), "%s", e->d_name);
+			snprintf(sub, sizeof(sub), "%s/%s", classdir, s->path);
+			s->data = slurp(sub, &s->len);
+		}
+		closedir(sd);
+	}
+	closedir(d);
+	ok(nsamples >= 40, "%zu recorded samples found", nsamples);
+}
+
+/* Runs CFG's matcher as `portsplit -c` does: the data, then the timer.
+ * Returns 1 for a match decided on the data, 2 for a match at the timer,
+ * 0 for none. */
+static int
+classify(const struct config *cfg, const uint8_t *data, size_t len)
+{
+	struct matcher *m = matcher_new(cfg);
+	struct verdict v;
+	int rc;
+
+	if (matcher_feed(m, data, len, MATCHER_MORE, scratch, &v))
+		rc = v.kind == VERDICT_SERVICE ? 1 : 0;
+	else {
+		matcher_feed(m, data, len, MATCHER_TIMEOUT, scratch, &v);
+		rc = v.kind == VERDICT_SERVICE ? 2 : 0;
+	}
+	matcher_free(m);
+	return rc;
+}
+
+static void
+samples_vs_signatures(void)
+{
+	unsigned long checked = 0, false_matches = 0;
+
+	for (size_t s = 0; s < nsamples; s++) {
+		const struct sample *smp = &samples[s];
+		bool has_own = false;
+		for (size_t i = 0; i < nsigs; i++) {
+			if (sigs[i].cfg == NULL)
+				continue;
+			int r = classify(sigs[i].cfg, smp->data, smp->len);
+			if (strcmp(sigs[i].name, smp->proto) == 0) {
+				has_own = true;
+				ok(r == 1, "%s matches signature %s on its first flight%s",
+				   smp->path, sigs[i].name,
+				   r == 2 ? " (only at the timeout)" : "");
+			} else if (strcmp(sigs[i].family, smp->proto) != 0) {
+				checked++;
+				if (r != 0) {
+					false_matches++;
+					ok(0, "%s does not match signature %s",
+					   smp->path, sigs[i].name);
+				}
+			}
+		}
+		ok(has_own, "%s: the library has a signature '%s'", smp->path,
+		   smp->proto);
+	}
+	ok(false_matches == 0,
+	   "%lu sample/other-signature pairs, %lu false matches", checked,
+	   false_matches);
+}
+
+/* One configuration with every signature, the parameterised ones first
+ * (with arguments no sample carries, so they hold the tls and http samples
+ * until their first message is complete and then let them go): every
+ * sample must reach its own service on its first flight. */
+static void
+all_in_one(const char *libdir)
+{
+	char path[64] = "/tmp/portsplit-lib-XXXXXX";
+	int fd = mkstemp(path);
+	FILE *f = fd < 0 ? NULL : fdopen(fd, "w");
+	struct config *cfg = NULL;
+	struct config_errors errs;
+
+	if (f == NULL) {
+		perror(path);
+		exit(1);
+	}
+	fprintf(f, "bind = 127.0.0.1:1\nsignature_path = %s\n", libdir);
+	fprintf(f, "[sni]\nsignature = tls-sni sni.invalid *.sni.invalid\n");
+	fprintf(f, "[alpn]\nsignature = tls-alpn acme-tls/1\n");
+	fprintf(f, "[host]\nsignature = http-host host.invalid\n");
+	for (size_t i = 0; i < nsigs; i++)
+		if (strcmp(sigs[i].family, sigs[i].name) == 0)
+			fprintf(f, "[%s]\nsignature = %s\n", sigs[i].name,
+				sigs[i].name);
+	fclose(f);
+	if (config_load(path, &cfg, &errs) < 0)
+		for (size_t i = 0; i < errs.n; i++)
+			printf("# %s\n", errs.lines[i]);
+	config_errors_free(&errs);
+	unlink(path);
+	if (!ok(cfg != NULL, "a configuration with every signature loads"))
+		return;
+	for (size_t s = 0; s < nsamples; s++) {
+		struct matcher *m = matcher_new(cfg);
+		struct verdict v;
+		bool first = matcher_feed(m, samples[s].data, samples[s].len,
+					  MATCHER_MORE, scratch, &v);
+		if (!first)
+			matcher_feed(m, samples[s].data, samples[s].len,
+				     MATCHER_TIMEOUT, scratch, &v);
+		ok(first && strcmp(verdict_service_name(&v), samples[s].proto) == 0,
+		   "all signatures: %s -> %s%s", samples[s].path,
+		   verdict_service_name(&v), first ? "" : " (at the timeout)");
+		matcher_free(m);
+	}
+	config_unref(cfg);
+}
+
+/* xorshift64*: seeded, so a failure can be replayed. */
+static uint64_t rng_state = 0x9e3779b97f4a7c15ULL;
+
+static uint64_t
+rng(void)
+{
+	rng_state ^= rng_state >> 12;
+	rng_state ^= rng_state << 25;
+	rng_state ^= rng_state >> 27;
+	return rng_state * 0x2545f4914f6cdd1dULL;
+}
+
+static void
+random_inputs(void)
+{
+	uint8_t buf[1024];
+
+	for (int kind = 0; kind < 2; kind++) {
+		for (int n = 0; n < RANDOM_INPUTS; n++) {
+			size_t len = 1 + rng() % (kind ? 200 : 600);
+			for (size_t i = 0; i < len; i++) {
+				buf[i] = kind ? (uint8_t)(0x20 + rng() % 95)
+					      : (uint8_t)rng();
+				if (kind && rng() % 40 == 0)
+					buf[i] = '\n';
+			}
+			if (kind)
+				buf[len - 1] = '\n';
+			for (size_t i = 0; i < nsigs; i++) {
+				if (sigs[i].cfg == NULL ||
+				    classify(sigs[i].cfg, buf, len) == 0)
+					continue;
+				if (kind)
+					sigs[i].random_text++;
+				else
+					sigs[i].random_bytes++;
+			}
+		}
+	}
+	for (size_t i = 0; i < nsigs; i++)
+		ok(sigs[i].random_bytes <= RANDOM_MAX_MATCHES &&
+			   sigs[i].random_text <= RANDOM_MAX_MATCHES,
+		   "%-10s matches %u of %d random byte strings and %u of %d "
+		   "random text lines (at most %d each)",
+		   sigs[i].name, sigs[i].random_bytes, RANDOM_INPUTS,
+		   sigs[i].random_text, RANDOM_INPUTS, RANDOM_MAX_MATCHES);
+}
+
+static void
+empty_input(void)
+{
+	for (size_t i = 0; i < nsigs; i++) {
+		if (sigs[i].cfg == NULL)
+			continue;
+		struct matcher *m = matcher_new(sigs[i].cfg);
+		struct verdict v;
+		bool decided = matcher_feed(m, (const uint8_t *)"", 0,
+					    MATCHER_MORE, scratch, &v);
+		if (!decided)
+			matcher_feed(m, (const uint8_t *)"", 0, MATCHER_TIMEOUT,
+				     scratch, &v);
+		ok(!decided && v.kind == VERDICT_TIMEOUT,
+		   "%s: a silent client waits, then times out", sigs[i].name);
+		matcher_free(m);
+	}
+}
+
+int
+main(void)
+{
+	const char *tests = getenv("TESTS_DIR");
+	char libdir[1024], classdir[1024];
+
+	snprintf(libdir, sizeof(libdir), "%s/../signatures",
+		 tests ? tests : "tests");
+	snprintf(classdir, sizeof(classdir), "%s/classify",
+		 tests ? tests : "tests");
+	scratch = sig_scratch_new();
+	load_library(libdir);
+	load_samples(classdir);
+	samples_vs_signatures();
+	all_in_one(libdir);
+	empty_input();
+	printf("# random inputs, seed %#llx\n",
+	       (unsigned long long)rng_state);
+	random_inputs();
+	for (size_t i = 0; i < nsigs; i++)
+		config_unref(sigs[i].cfg);
+	for (size_t s = 0; s < nsamples; s++)
+		free(samples[s].data);
+	free(samples);
+	sig_scratch_free(scratch);
+	return unit_done();
+}
