@@ -7,6 +7,8 @@
  *     client's first flight), and must never match another protocol's;
  *   - all the signatures in one configuration, where each sample must
  *     reach its own service on its first flight;
+ *   - the refinements (tls-sni, tls-alpn, http-host) with the arguments
+ *     and expectations of tests/classify/refinements.tsv;
  *   - 10000 seeded random inputs of random bytes and 10000 of random
  *     printable lines: each signature may match at most a tiny rate of
  *     them (reported per signature).
@@ -72,7 +74,7 @@ args_of(const char *name)
 }
 
 static struct config *
-load_one(const char *libdir, const char *name)
+load_with(const char *libdir, const char *name, const char *args)
 {
 	char text[8192], path[64] = "/tmp/portsplit-lib-XXXXXX";
 	struct config *cfg = NULL;
@@ -82,7 +84,7 @@ load_one(const char *libdir, const char *name)
 	if (snprintf(text, sizeof(text),
 		     "bind = 127.0.0.1:1\nsignature_path = %s\n[%s]\n"
 		     "signature = %s %s\n",
-		     libdir, name, name, args_of(name)) >= (int)sizeof(text))
+		     libdir, name, name, args) >= (int)sizeof(text))
 		fd = -1;
 	if (fd < 0 || write(fd, text, strlen(text)) != (ssize_t)strlen(text)) {
 		perror(path);
@@ -126,7 +128,8 @@ load_library(const char *libdir)
 	qsort(sigs, nsigs, sizeof(sigs[0]), by_name);
 	for (size_t i = 0; i < nsigs; i++) {
 		sigs[i].family = family_of(sigs[i].name);
-		sigs[i].cfg = load_one(libdir, sigs[i].name);
+		sigs[i].cfg = load_with(libdir, sigs[i].name,
+					args_of(sigs[i].name));
 		ok(sigs[i].cfg != NULL, "signature %s loads", sigs[i].name);
 	}
 	ok(nsigs >= 20, "the library has %zu signatures (20 or more)", nsigs);
@@ -191,7 +194,7 @@ load_samples(const char *classdir)
 
 /* Runs CFG's matcher as `portsplit -c` does: the data, then the timer.
  * Returns 1 for a match decided on the data, 2 for a match at the timer,
- * 0 for none. */
+ * -1 when ruled out on the data, 0 when ruled out only at the timer. */
 static int
 classify(const struct config *cfg, const uint8_t *data, size_t len)
 {
@@ -200,7 +203,7 @@ classify(const struct config *cfg, const uint8_t *data, size_t len)
 	int rc;
 
 	if (matcher_feed(m, data, len, MATCHER_MORE, scratch, &v))
-		rc = v.kind == VERDICT_SERVICE ? 1 : 0;
+		rc = v.kind == VERDICT_SERVICE ? 1 : -1;
 	else {
 		matcher_feed(m, data, len, MATCHER_TIMEOUT, scratch, &v);
 		rc = v.kind == VERDICT_SERVICE ? 2 : 0;
@@ -228,7 +231,7 @@ samples_vs_signatures(void)
 				   r == 2 ? " (only at the timeout)" : "");
 			} else if (strcmp(sigs[i].family, smp->proto) != 0) {
 				checked++;
-				if (r != 0) {
+				if (r > 0) {
 					false_matches++;
 					ok(0, "%s does not match signature %s",
 					   smp->path, sigs[i].name);
@@ -292,6 +295,52 @@ all_in_one(const char *libdir)
 	config_unref(cfg);
 }
 
+/* tests/classify/refinements.tsv: "SIGNATURE ARGS<TAB>SAMPLE<TAB>match|no".
+ * A refinement (server name, ALPN id, Host) must match its samples on the
+ * first flight, and rule the others out on their first message, so that
+ * the next service takes them within the same round trip. */
+static void
+refinements(const char *libdir, const char *classdir)
+{
+	char path[1100], line[1024];
+	FILE *f;
+	int n = 0;
+
+	snprintf(path, sizeof(path), "%s/refinements.tsv", classdir);
+	f = fopen(path, "r");
+	if (!ok(f != NULL, "%s opens", path))
+		return;
+	while (fgets(line, sizeof(line), f) != NULL) {
+		char *sig = strtok(line, "\t\n"), *file = strtok(NULL, "\t\n");
+		char *want = strtok(NULL, "\t\n"), *name, *args;
+		struct config *cfg;
+		struct sample *smp = NULL;
+		if (sig == NULL || sig[0] == '#' || want == NULL)
+			continue;
+		for (size_t s = 0; s < nsamples; s++)
+			if (strcmp(samples[s].path, file) == 0)
+				smp = &samples[s];
+		if (!ok(smp != NULL, "refinements: sample %s exists", file))
+			continue;
+		name = strtok(sig, " ");
+		args = name + strlen(name) + 1;
+		cfg = load_with(libdir, name, args);
+		if (ok(cfg != NULL, "refinements: %s %s loads", name, args)) {
+			int r = classify(cfg, smp->data, smp->len);
+			bool match = strcmp(want, "match") == 0;
+			ok(match ? r == 1 : r == -1, "%s %s: %s %s (%d)", name,
+			   args, file,
+			   match ? "matches on its first flight"
+				 : "is ruled out on its first message",
+			   r);
+			n++;
+		}
+		config_unref(cfg);
+	}
+	fclose(f);
+	ok(n >= 100, "%d refinement cases", n);
+}
+
 /* xorshift64*: seeded, so a failure can be replayed. */
 static uint64_t rng_state = 0x9e3779b97f4a7c15ULL;
 
@@ -322,7 +371,7 @@ random_inputs(void)
 				buf[len - 1] = '\n';
 			for (size_t i = 0; i < nsigs; i++) {
 				if (sigs[i].cfg == NULL ||
-				    classify(sigs[i].cfg, buf, len) == 0)
+				    classify(sigs[i].cfg, buf, len) <= 0)
 					continue;
 				if (kind)
 					sigs[i].random_text++;
@@ -374,6 +423,7 @@ main(void)
 	load_samples(classdir);
 	samples_vs_signatures();
 	all_in_one(libdir);
+	refinements(libdir, classdir);
 	empty_input();
 	printf("# random inputs, seed %#llx\n",
 	       (unsigned long long)rng_state);
