@@ -1,0 +1,68 @@
+# Every configuration in examples/ validates with `portsplit -t` (placed, as
+# a user would, beside a signatures/ folder holding the library), and the
+# deployments route recorded real clients as their comments promise
+# (`portsplit -c`). Nothing is started, so no ports are needed.
+. "$(dirname "$0")/../lib.sh"
+
+[ -x "$PORTSPLIT" ] || bail "portsplit binary exists at $PORTSPLIT"
+EX=$(cd "$TESTS_DIR/../examples" && pwd)
+LIB=$(cd "$TESTS_DIR/../signatures" && pwd)
+CLS=$TESTS_DIR/classify
+mkdir -p "$T/ex"
+ln -s "$LIB" "$T/ex/signatures"
+
+n=0
+for f in "$EX"/*.ini; do
+	name=$(basename "$f")
+	cp "$f" "$T/ex/$name"
+	timeout 10 "$PORTSPLIT" -t "$T/ex/$name" >"$T/$name.out" 2>&1
+	rc=$?
+	is "$rc" 0 "examples/$name passes portsplit -t"
+	[ "$rc" = 0 ] || diag <"$T/$name.out"
+	n=$((n + 1))
+done
+check "at least 4 examples ($n)" test "$n" -ge 4
+
+: >"$T/empty.bin"
+head -c 300 /dev/urandom >"$T/junk.bin"
+printf '\x00\x01junk' >>"$T/junk.bin"
+
+# routes EXAMPLE FILE SERVICE: `portsplit -c` sends FILE to SERVICE
+routes() {
+	local out
+	out=$(cd "$CLS" && timeout 10 "$PORTSPLIT" -c "$T/ex/$1" "$2" 2>&1)
+	case $out in
+	"$2: $3 "*) ok "$1: $(basename "$2") -> $3" ;;
+	*)
+		not_ok "$1: $(basename "$2") -> $3"
+		echo "#   $out" | cut -c1-200
+		;;
+	esac
+}
+
+e=ssh-https-openvpn-443.ini
+routes $e ssh/openssh-9.2p1.bin ssh
+for v in plain tls-auth tls-crypt tls-crypt-v2; do
+	routes $e "$(cd "$CLS" && ls openvpn/*-"$v".bin | head -n 1)" openvpn
+done
+routes $e tls/curl-https.bin https
+routes $e http/curl-get.bin http
+routes $e "$T/junk.bin" fallback
+routes $e "$T/empty.bin" timeout
+
+e=sni-routing.ini
+routes $e tls/curl-https.bin www               # www.example.org
+routes $e tls/openssl-3.0.19-sni.bin www       # example.org
+routes $e tls/wget-https.bin default-tls       # localhost
+routes $e tls/openssl-3.0.19-nosni.bin default-tls
+routes $e http/curl-get.bin http
+
+e=smtp-timeout.ini
+routes $e "$T/empty.bin" timeout
+routes $e ssh/dropbear-dbclient.bin ssh
+routes $e tls/python-ssl.bin submissions
+
+e=multi-address.ini
+routes $e http2/curl-prior-knowledge.bin http
+routes $e tls/gnutls-cli-3.7.9-sni.bin https
+finish
