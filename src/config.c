@@ -18,6 +18,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <ini.h>
+#include <sys/stat.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -28,6 +29,7 @@
 #include "addr.h"
 #include "bytes.h"
 #include "log.h"
+#include "privs.h"
 #include "sigparam.h"
 
 #ifndef SIGNATURE_DIR
@@ -71,6 +73,12 @@ struct psection {
 	char *connect;
 	int connect_line;
 	struct addrinfo *backend;
+	char **argv; /* exec, then each execarg; NULL-terminated */
+	size_t argc;
+	int exec_line;
+	int execarg_line; /* the first execarg */
+	int pty;	  /* -1: not given, else 0 or 1 */
+	int pty_line;
 	bool broken; /* a line of it was rejected by the reader */
 };
 
@@ -314,6 +322,7 @@ begin_section(struct parse *p, char *name)
 						   : SEC_SERVICE;
 	sec->groups = calloc(1, sizeof(struct pgroup));
 	sec->ngroups = 1;
+	sec->pty = -1;
 	sec->groups[0].file = p->file;
 	p->cur = sec;
 }
@@ -329,7 +338,7 @@ parse_seconds(const char *v, bool zero_ok, uint32_t *ms)
 		return -1;
 	errno = 0;
 	d = strtod(v, &end);
-	if (*end != '\0' || errno != 0 || d > 86400.0 * 365)
+	if (*end != '\0' || errno != 0 || d > 2592000.0)
 		return -1;
 	if (d == 0 && !zero_ok)
 		return -1;
@@ -517,6 +526,7 @@ done:
 static const char *const single_keys[] = {
 	"timeout", "maxconn", "max_peek",	 "pid",
 	"log_level", "connect_timeout", "idle_timeout", "signature_path",
+	"user",	     "group",		"chroot",	"log",
 };
 
 static void
@@ -600,6 +610,37 @@ global_key(struct parse *p, const char *key, const char *v)
 			     v);
 		else
 			cfg->log_level = l;
+	} else if (strcmp(key, "user") == 0 || strcmp(key, "group") == 0) {
+		bool user = key[0] == 'u';
+		if (*v == '\0' || strpbrk(v, " \t:") != NULL)
+			perr(p, "%s: '%s' is not a %s name or number", key, v,
+			     key);
+		else if (user) {
+			cfg->user = xstrdup(v);
+			cfg->user_line = p->line;
+		} else {
+			cfg->group = xstrdup(v);
+			cfg->group_line = p->line;
+		}
+	} else if (strcmp(key, "chroot") == 0) {
+		if (v[0] != '/')
+			perr(p, "chroot: '%s' is not an absolute path", v);
+		else {
+			cfg->chroot_dir = xstrdup(v);
+			cfg->chroot_line = p->line;
+		}
+	} else if (strcmp(key, "log") == 0) {
+		if (strcmp(v, "stderr") == 0)
+			cfg->log_dest = LOG_STDERR;
+		else if (strcmp(v, "syslog") == 0)
+			cfg->log_dest = LOG_SYSLOG;
+		else if (v[0] == '/') {
+			cfg->log_dest = LOG_FILE;
+			cfg->log_path = xstrdup(v);
+		} else
+			perr(p, "log: '%s' is not stderr, syslog or an "
+				"absolute path",
+			     v);
 	} else if (strcmp(key, "signature_path") == 0) {
 		if (*v == '\0')
 			perr(p, "signature_path: empty");
@@ -607,6 +648,66 @@ global_key(struct parse *p, const char *key, const char *v)
 			free(cfg->sig_path);
 			cfg->sig_path = xstrdup(v);
 		}
+	}
+}
+
+/* Appends ARG to SEC's argument vector, keeping it NULL-terminated. The
+ * program (argv[0]) may arrive after its arguments: `exec =` then takes
+ * slot 0. */
+static void
+push_arg(struct psection *sec, const char *arg, bool program)
+{
+	char **argv = realloc(sec->argv, (sec->argc + 3) * sizeof(char *));
+
+	if (argv == NULL) {
+		fprintf(stderr, "portsplit: out of memory\n");
+		exit(1);
+	}
+	sec->argv = argv;
+	if (sec->argc == 0)
+		argv[sec->argc++] = NULL; /* slot 0: the program */
+	if (program)
+		argv[0] = xstrdup(arg);
+	else
+		argv[sec->argc++] = xstrdup(arg);
+	argv[sec->argc] = NULL;
+}
+
+/* `exec =`, `execarg =` and `pty =`. Whether they fit together is checked
+ * once the section is complete (validate()). */
+static void
+exec_key(struct parse *p, struct psection *sec, const char *key,
+	 const char *v)
+{
+	if (strcmp(key, "exec") == 0) {
+		if (sec->exec_line != 0) {
+			perr(p, "exec given twice in [%s] (first at line %d)",
+			     sec->name, sec->exec_line);
+			return;
+		}
+		sec->exec_line = p->line;
+		if (*v == '\0') {
+			perr(p, "exec: empty program in [%s]", sec->name);
+			return;
+		}
+		push_arg(sec, v, true);
+	} else if (strcmp(key, "execarg") == 0) {
+		if (sec->execarg_line == 0)
+			sec->execarg_line = p->line;
+		push_arg(sec, v, false);
+	} else {
+		if (sec->pty_line != 0) {
+			perr(p, "pty given twice in [%s] (first at line %d)",
+			     sec->name, sec->pty_line);
+			return;
+		}
+		sec->pty_line = p->line;
+		if (strcmp(v, "yes") == 0)
+			sec->pty = 1;
+		else if (strcmp(v, "no") == 0)
+			sec->pty = 0;
+		else
+			perr(p, "pty: '%s' is not yes or no", v);
 	}
 }
 
@@ -654,6 +755,11 @@ service_key(struct parse *p, struct psection *sec, const char *key,
 			set_frame(p, &sec->groups[0], v);
 		else
 			add_signature(p, sec, v);
+		return;
+	}
+	if (strcmp(key, "exec") == 0 || strcmp(key, "execarg") == 0 ||
+	    strcmp(key, "pty") == 0) {
+		exec_key(p, sec, key, v);
 		return;
 	}
 	perr(p, "unknown key '%s' in [%s]", key, sec->name);
@@ -738,11 +844,16 @@ build(struct parse *p)
 			svc->file = sec->file;
 			svc->line = sec->line;
 			svc->action = sec->connect ? ACTION_CONNECT
-						   : ACTION_CLOSE;
+				      : sec->exec_line ? ACTION_EXEC
+						       : ACTION_CLOSE;
 			svc->connect = sec->connect;
 			svc->backend = sec->backend;
 			sec->connect = NULL;
 			sec->backend = NULL;
+			svc->argv = sec->argv;
+			svc->pty = sec->pty == 1;
+			sec->argv = NULL;
+			sec->argc = 0;
 			svc->first_group = cfg->ngroups;
 			svc->first_sig = cfg->nsigs;
 			for (size_t k = 0; k < sec->ngroups; k++) {
@@ -786,6 +897,26 @@ build(struct parse *p)
 	cfg->nservices = nsvc;
 }
 
+/* A service has at most one action, and the exec keys go together. */
+static void
+check_action(struct parse *p, struct psection *sec)
+{
+	if (sec->connect != NULL && sec->exec_line != 0)
+		add_error(p->errs, sec->file,
+			  sec->exec_line > sec->connect_line
+				  ? sec->exec_line
+				  : sec->connect_line,
+			  "[%s] has both connect (line %d) and exec (line %d): "
+			  "a service has one action",
+			  sec->name, sec->connect_line, sec->exec_line);
+	if (sec->exec_line == 0 && sec->execarg_line != 0)
+		add_error(p->errs, sec->file, sec->execarg_line,
+			  "execarg in [%s] without exec", sec->name);
+	if (sec->exec_line == 0 && sec->pty_line != 0)
+		add_error(p->errs, sec->file, sec->pty_line,
+			  "pty in [%s] without exec", sec->name);
+}
+
 /* Cross-checks that need the whole file. */
 static void
 validate(struct parse *p)
@@ -800,10 +931,11 @@ validate(struct parse *p)
 		/* Lines that failed were reported already. */
 		for (size_t g = 0; g < sec->ngroups; g++)
 			sigs |= sec->groups[g].lines > 0 || g > 0;
+		check_action(p, sec);
 		if (sec->kind != SEC_SERVICE) {
-			if (sec->connect == NULL)
+			if (sec->connect == NULL && sec->exec_line == 0)
 				add_error(p->errs, sec->file, sec->line,
-					  "[%s] has no action (connect)",
+					  "[%s] has no action (connect or exec)",
 					  sec->name);
 		} else if (!sigs && !sec->broken) {
 			add_error(p->errs, sec->file, sec->line,
@@ -842,6 +974,9 @@ free_psections(struct parse *p)
 		free(sec->connect);
 		if (sec->backend != NULL)
 			freeaddrinfo(sec->backend);
+		for (size_t a = 0; a < sec->argc; a++)
+			free(sec->argv[a]);
+		free(sec->argv);
 	}
 	free(p->sections);
 }
@@ -933,6 +1068,9 @@ config_unref(struct config *cfg)
 		free(svc->connect);
 		if (svc->backend != NULL)
 			freeaddrinfo(svc->backend);
+		for (char **a = svc->argv; a != NULL && *a != NULL; a++)
+			free(*a);
+		free(svc->argv);
 	}
 	free(cfg->services);
 	for (size_t i = 0; i < cfg->ngroups; i++)
@@ -947,16 +1085,75 @@ config_unref(struct config *cfg)
 		free(cfg->files[i]);
 	free(cfg->files);
 	free(cfg->pid_path);
+	free(cfg->log_path);
+	free(cfg->user);
+	free(cfg->group);
+	free(cfg->chroot_dir);
 	free(cfg->sig_path);
 	free(cfg->path);
 	free(cfg);
 }
 
+int
+config_identity(const struct config *cfg, struct privs *id,
+		struct config_errors *errs)
+{
+	size_t before = errs->n;
+	struct stat st;
+
+	memset(id, 0, sizeof(*id));
+	if (cfg->user != NULL) {
+		if (privs_lookup_user(cfg->user, id) < 0)
+			add_error(errs, cfg->path, cfg->user_line,
+				  "user '%s' does not exist", cfg->user);
+	}
+	if (cfg->group != NULL) {
+		if (privs_lookup_group(cfg->group, id) < 0)
+			add_error(errs, cfg->path, cfg->group_line,
+				  "group '%s' does not exist", cfg->group);
+	}
+	if (errs->n == before && privs_lookup_groups(id) < 0)
+		add_error(errs, cfg->path, cfg->user_line,
+			  "user '%s' has no group of its own: add 'group ='",
+			  cfg->user);
+	if (cfg->chroot_dir != NULL) {
+		if (stat(cfg->chroot_dir, &st) < 0 || !S_ISDIR(st.st_mode))
+			add_error(errs, cfg->path, cfg->chroot_line,
+				  "chroot: '%s' is not a folder",
+				  cfg->chroot_dir);
+		else
+			id->chroot_dir = cfg->chroot_dir;
+	}
+	if (errs->n > before) {
+		privs_clear(id);
+		return -1;
+	}
+	return 0;
+}
+
 void
 config_action_text(const struct service *svc, char *buf, size_t len)
 {
-	if (svc == NULL || svc->action == ACTION_CLOSE)
+	size_t n;
+
+	if (svc == NULL || svc->action == ACTION_CLOSE) {
 		snprintf(buf, len, "close");
-	else
+		return;
+	}
+	if (svc->action == ACTION_CONNECT) {
 		snprintf(buf, len, "connect %s", svc->connect);
+		return;
+	}
+	/* Arguments are shown quoted when they hold blanks (or nothing), so
+	 * that the summary says where each one ends. */
+	n = (size_t)snprintf(buf, len, "exec%s", svc->pty ? " (pty)" : "");
+	for (char **a = svc->argv; *a != NULL && n < len; a++) {
+		char text[256];
+		bytes_display(*a, text, sizeof(text));
+		n += (size_t)snprintf(buf + n, len - n,
+				      **a == '\0' || strpbrk(*a, " \t")
+					      ? " '%s'"
+					      : " %s",
+				      text);
+	}
 }

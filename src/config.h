@@ -13,12 +13,13 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <netdb.h>
+#include <sys/types.h>
 
 #include "frame.h"
 #include "sig.h"
 
 /* What happens to a connection a service takes. */
-enum action_kind { ACTION_CLOSE, ACTION_CONNECT };
+enum action_kind { ACTION_CLOSE, ACTION_CONNECT, ACTION_EXEC };
 
 /* One `string =` or `regex =` line. */
 struct sigdef {
@@ -53,6 +54,11 @@ struct service {
 	enum action_kind action;
 	char *connect;            /* `connect =` as written, or NULL */
 	struct addrinfo *backend; /* its resolved addresses */
+	/* exec: `exec =` then each `execarg =`, in order, NULL-terminated;
+	 * argv[0] is the program, looked up on PATH when it has no '/'.
+	 * NULL for other actions. */
+	char **argv;
+	bool pty; /* `pty = yes` */
 };
 
 /* One `bind =` line and its resolved addresses. */
@@ -74,6 +80,12 @@ struct config {
 	size_t max_peek;
 	char *pid_path;  /* NULL: none */
 	int log_level;   /* enum log_level */
+	int log_dest;    /* enum log_dest */
+	char *log_path;  /* with LOG_FILE */
+	/* Privileges, applied once at start (config_identity() resolves
+	 * them); NULL when not given. The lines are for error messages. */
+	char *user, *group, *chroot_dir;
+	int user_line, group_line, chroot_line;
 	char *sig_path;  /* colon-separated folders */
 	struct service *services; /* ranked, in file order */
 	size_t nservices;
@@ -105,6 +117,15 @@ void config_errors_free(struct config_errors *errs);
 struct config *config_ref(struct config *cfg);
 /* Drops a reference; frees the configuration with the last one. */
 void config_unref(struct config *cfg);
+/* Resolves CFG's `user` and `group` (names or numbers) and checks that the
+ * `chroot` folder exists, into *ID (privs.h; the caller clears it with
+ * privs_clear). Returns 0, or -1 with errors in ERRS. Run at start
+ * and by --check, not on reload: after a chroot the names may not
+ * resolve. */
+struct privs;
+int config_identity(const struct config *cfg, struct privs *id,
+		    struct config_errors *errs);
+
 /* Writes a description of SVC's action, e.g. "connect 127.0.0.1:22". */
 void config_action_text(const struct service *svc, char *buf, size_t len);
 

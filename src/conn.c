@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "bytes.h"
+#include "exec.h"
 #include "log.h"
 
 static void on_client(void *arg, int fd, unsigned events);
@@ -159,13 +160,29 @@ conn_end(struct conn *c)
 {
 	struct daemon *d = c->d;
 
-	if (c->service != NULL)
+	if (c->service != NULL) {
+		/* Bytes that went straight to a program are not known. */
+		char up[24] = "-", down[24] = "-", status[32] = "";
+		if (!c->uncounted) {
+			snprintf(up, sizeof(up), "%llu",
+				 (unsigned long long)c->up);
+			snprintf(down, sizeof(down), "%llu",
+				 (unsigned long long)c->down);
+		}
+		if (c->reaped) {
+			status[0] = ' ';
+			exec_status_text(c->status, status + 1,
+					 sizeof(status) - 1);
+		}
 		log_msg(LVL_INFO,
-			"close conn=%llu client=%s service=%s up=%llu "
-			"down=%llu duration=%.3f",
-			(unsigned long long)c->id, c->client, c->service,
-			(unsigned long long)c->up, (unsigned long long)c->down,
-			(double)(loop_clock_us() - c->start_us) / 1e6);
+			"close conn=%llu client=%s service=%s up=%s down=%s "
+			"duration=%.3f%s",
+			(unsigned long long)c->id, c->client, c->service, up,
+			down, (double)(loop_clock_us() - c->start_us) / 1e6,
+			status);
+	}
+	if (c->exec != NULL)
+		exec_detach(c->exec);
 	loop_unwatch(c->w);
 	loop_timer_free(c->timer);
 	matcher_free(c->m);
@@ -180,6 +197,8 @@ conn_end(struct conn *c)
 	d->nconns--;
 	config_unref(c->cfg);
 	free(c);
+	if (d->stopping && d->nconns == 0)
+		loop_stop(d->loop); /* the last one SIGTERM waited for */
 }
 
 void

@@ -12,6 +12,7 @@
 #include "daemon.h"
 #include "matcher.h"
 
+struct exec;
 struct forward;
 struct relay;
 
@@ -35,6 +36,11 @@ struct conn {
 	struct forward *fwd;
 	struct relay *relay;
 	uint64_t up, down;
+	bool uncounted;	     /* exec without pty: the program has the bytes */
+	/* exec: the program until it is reaped, then how it ended. */
+	struct exec *exec;
+	bool reaped;
+	int status; /* wait status */
 };
 
 /* Takes a freshly accepted socket FD from PEER on LISTENER. */
@@ -50,5 +56,9 @@ void conn_end_all(struct daemon *d);
 void action_start(struct conn *c, const struct verdict *v);
 /* action.c: stops whatever action C is in, without callbacks. */
 void action_cancel(struct conn *c);
+/* action.c: the daemon is stopping: ends C now, or, when a program serves
+ * it, signals the program (SIGTERM; a terminal is hung up) and ends C
+ * when the program is reaped. */
+void action_stop(struct conn *c);
 
 #endif

@@ -3,6 +3,7 @@
 #ifndef PORTSPLIT_DAEMON_H
 #define PORTSPLIT_DAEMON_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -31,10 +32,32 @@ struct daemon {
 	struct loop_timer *resume; /* re-enables accepting after EMFILE */
 	int sigpipe[2];
 	struct loop_watch *sigwatch;
+	struct exec_table *children; /* programs started by exec */
+	/* SIGTERM: waiting for the last connections; STOP_TIMER kills the
+	 * programs left, then gives up on them (STOP_KILLED). */
+	bool stopping, stop_killed;
+	struct loop_timer *stop_timer;
+	char *config_path; /* absolute, for reloads */
+	int verbosity;	   /* -v minus -q */
+	bool detach;	   /* -d */
+	bool detached;	   /* standard error is /dev/null now */
+	int ready_fd;	   /* -d: tells the waiting parent it runs */
+	int devnull;
+	int pid_dir; /* the pid file's folder, open; -1 when none */
+	char *pid_name;
+	bool pid_written;
+};
+
+/* How the command line asks the daemon to run. */
+struct daemon_opts {
+	int verbosity; /* added to log_level: -v minus -q */
+	bool detach;   /* -d: fork, setsid, chdir /, stdio to /dev/null */
 };
 
 /* Runs the daemon with CFG (takes the reference) until SIGTERM or SIGINT.
- * Returns the exit status: 0, or 1 when it could not start. */
-int daemon_run(struct config *cfg);
+ * Returns the exit status: 0, or 1 when it could not start. With -d only
+ * the detached process returns; the one started exits 0 once the daemon
+ * runs, or 1. */
+int daemon_run(struct config *cfg, const struct daemon_opts *opts);
 
 #endif

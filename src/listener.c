@@ -3,12 +3,17 @@
  * Above maxconn a new connection is closed at once. When the process runs
  * out of descriptors or memory, every listener pauses for a moment on a
  * timer: the pending connection stays in the backlog instead of making the
- * loop spin on a listener that is always readable. */
+ * loop spin on a listener that is always readable.
+ *
+ * A reload keeps the socket of every address that is still configured, so
+ * that no connection is refused while it happens; only new addresses are
+ * bound (all or none) and removed ones closed. */
 #define _GNU_SOURCE
 #include "listener.h"
 
 #include <errno.h>
 #include <netinet/in.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +31,9 @@
 struct listener {
 	struct daemon *d;
 	int fd;
+	struct sockaddr_storage addr;
+	socklen_t addrlen;
+	bool keep; /* during listener_update(): still configured */
 	char name[ADDR_STRLEN];
 	struct loop_watch *w;
 	struct listener *next;
@@ -100,9 +108,10 @@ on_accept(void *arg, int fd, unsigned events)
 	}
 }
 
+/* Opens a listener on AI and puts it at the head of *LIST. */
 static int
-open_one(struct daemon *d, const struct addrinfo *ai, char *err,
-	 size_t errlen)
+open_one(struct daemon *d, struct listener **list, const struct addrinfo *ai,
+	 char *err, size_t errlen)
 {
 	struct listener *l = calloc(1, sizeof(*l));
 	int one = 1;
@@ -112,6 +121,8 @@ open_one(struct daemon *d, const struct addrinfo *ai, char *err,
 		return -1;
 	}
 	addr_format(ai->ai_addr, l->name, sizeof(l->name));
+	memcpy(&l->addr, ai->ai_addr, ai->ai_addrlen);
+	l->addrlen = ai->ai_addrlen;
 	l->d = d;
 	l->fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
 		       0);
@@ -129,8 +140,8 @@ open_one(struct daemon *d, const struct addrinfo *ai, char *err,
 		errno = ENOMEM;
 		goto fail;
 	}
-	l->next = d->listeners;
-	d->listeners = l;
+	l->next = *list;
+	*list = l;
 	log_msg(LVL_INFO, "listening on %s", l->name);
 	return 0;
 fail:
@@ -156,9 +167,93 @@ listener_open_all(struct daemon *d, char *err, size_t errlen)
 	for (size_t i = 0; i < cfg->nbinds; i++)
 		for (const struct addrinfo *ai = cfg->binds[i].ai; ai != NULL;
 		     ai = ai->ai_next)
-			if (open_one(d, ai, err, errlen) < 0)
+			if (open_one(d, &d->listeners, ai, err, errlen) < 0)
 				return -1;
 	return 0;
+}
+
+static void
+close_one(struct listener *l)
+{
+	loop_unwatch(l->w);
+	close(l->fd);
+	free(l);
+}
+
+/* The same address and port (and IPv6 scope). */
+static bool
+same_addr(const struct sockaddr *a, const struct sockaddr *b)
+{
+	if (a->sa_family != b->sa_family)
+		return false;
+	if (a->sa_family == AF_INET) {
+		const struct sockaddr_in *x = (const void *)a,
+					 *y = (const void *)b;
+		return x->sin_port == y->sin_port &&
+		       x->sin_addr.s_addr == y->sin_addr.s_addr;
+	}
+	if (a->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *x = (const void *)a,
+					  *y = (const void *)b;
+		return x->sin6_port == y->sin6_port &&
+		       x->sin6_scope_id == y->sin6_scope_id &&
+		       memcmp(&x->sin6_addr, &y->sin6_addr,
+			      sizeof(x->sin6_addr)) == 0;
+	}
+	return false;
+}
+
+int
+listener_update(struct daemon *d, const struct config *cfg, char *err,
+		size_t errlen)
+{
+	struct listener *fresh = NULL, **pp;
+
+	for (size_t i = 0; i < cfg->nbinds; i++) {
+		for (const struct addrinfo *ai = cfg->binds[i].ai; ai != NULL;
+		     ai = ai->ai_next) {
+			struct listener *l = d->listeners;
+			while (l != NULL && !same_addr((struct sockaddr *)&l->addr,
+						       ai->ai_addr))
+				l = l->next;
+			if (l != NULL) {
+				l->keep = true;
+				continue;
+			}
+			for (l = fresh; l != NULL; l = l->next)
+				if (same_addr((struct sockaddr *)&l->addr,
+					      ai->ai_addr))
+					break;
+			if (l != NULL)
+				continue; /* written twice */
+			if (open_one(d, &fresh, ai, err, errlen) < 0)
+				goto fail;
+		}
+	}
+	/* All opened: now close what is no longer configured. */
+	pp = &d->listeners;
+	while (*pp != NULL) {
+		struct listener *l = *pp;
+		if (l->keep) {
+			l->keep = false;
+			pp = &l->next;
+			continue;
+		}
+		*pp = l->next;
+		log_msg(LVL_INFO, "no longer listening on %s", l->name);
+		close_one(l);
+	}
+	*pp = fresh;
+	return 0;
+fail:
+	while (fresh != NULL) {
+		struct listener *l = fresh;
+		fresh = l->next;
+		close_one(l);
+	}
+	for (struct listener *l = d->listeners; l != NULL; l = l->next)
+		l->keep = false;
+	return -1;
 }
 
 void
@@ -167,9 +262,7 @@ listener_close_all(struct daemon *d)
 	while (d->listeners != NULL) {
 		struct listener *l = d->listeners;
 		d->listeners = l->next;
-		loop_unwatch(l->w);
-		close(l->fd);
-		free(l);
+		close_one(l);
 	}
 	loop_timer_free(d->resume);
 	d->resume = NULL;

@@ -1,14 +1,25 @@
-/* log: writes one line per event to standard error, with a wall-clock time
- * stamp and the level. Repeated system errors go through log_limited() so a
- * flood of them cannot fill a disk. */
+/* log: writes one line per event to standard error, a file or syslog.
+ * Standard error and files get a wall-clock time stamp and the level; each
+ * line is one write() (to a file opened O_APPEND), so lines stay whole when
+ * other processes write to the same place. Repeated system errors go
+ * through log_limited() so a flood of them cannot fill a disk. */
+#define _GNU_SOURCE
 #include "log.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <syslog.h>
 #include <time.h>
+#include <unistd.h>
 
 static enum log_level max_level = LVL_INFO;
+static enum log_dest dest = LOG_STDERR;
+static int file_fd = -1;   /* with LOG_FILE */
+static char *file_path;    /* with LOG_FILE, for log_reopen() */
 
 static const char *const level_names[] = {"error", "warn", "info", "debug"};
 
@@ -40,21 +51,99 @@ log_level_name(enum log_level level)
 	return level_names[level];
 }
 
+static int
+open_file(const char *path)
+{
+	return open(path,
+		    O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC |
+			    O_NOCTTY,
+		    0640);
+}
+
+int
+log_open(enum log_dest to, const char *path)
+{
+	int fd = -1;
+	char *copy = NULL;
+
+	if (to == LOG_FILE) {
+		copy = strdup(path);
+		if (copy == NULL)
+			return -1;
+		fd = open_file(path);
+		if (fd < 0) {
+			free(copy);
+			return -1;
+		}
+	}
+	if (dest == LOG_SYSLOG && to != LOG_SYSLOG)
+		closelog();
+	if (file_fd >= 0)
+		close(file_fd);
+	free(file_path);
+	file_fd = fd;
+	file_path = copy;
+	if (to == LOG_SYSLOG && dest != LOG_SYSLOG)
+		openlog("portsplit", LOG_PID | LOG_NDELAY, LOG_DAEMON);
+	dest = to;
+	return 0;
+}
+
+int
+log_reopen(void)
+{
+	int fd;
+
+	if (dest != LOG_FILE)
+		return 0;
+	fd = open_file(file_path);
+	if (fd < 0)
+		return -1;
+	/* dup3 swaps the file under the same descriptor number. */
+	if (dup3(fd, file_fd, O_CLOEXEC) < 0) {
+		int saved = errno;
+		close(fd);
+		errno = saved;
+		return -1;
+	}
+	close(fd);
+	return 0;
+}
+
+enum log_dest
+log_destination(void)
+{
+	return dest;
+}
+
 static void
 log_write(enum log_level level, const char *fmt, va_list ap)
 {
+	static const int priorities[] = {LOG_ERR, LOG_WARNING, LOG_INFO,
+					 LOG_DEBUG};
 	struct timespec ts;
 	struct tm tm;
 	char stamp[32];
-	char line[4096];
+	char line[4096], out[4200];
+	int n;
 
+	vsnprintf(line, sizeof(line), fmt, ap);
+	if (dest == LOG_SYSLOG) {
+		syslog(priorities[level], "%s", line);
+		return;
+	}
 	clock_gettime(CLOCK_REALTIME, &ts);
 	gmtime_r(&ts.tv_sec, &tm);
 	strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", &tm);
-	vsnprintf(line, sizeof(line), fmt, ap);
-	/* One fprintf per line keeps lines whole when stderr is shared. */
-	fprintf(stderr, "%s.%03ld %s %s\n", stamp, ts.tv_nsec / 1000000,
-		level_names[level], line);
+	n = snprintf(out, sizeof(out), "%s.%03ld %s %s\n", stamp,
+		     ts.tv_nsec / 1000000, level_names[level], line);
+	if (n >= (int)sizeof(out))
+		n = (int)sizeof(out) - 1;
+	/* One write per line keeps lines whole when the file is shared; a
+	 * failed write has nowhere to be reported. */
+	if (write(dest == LOG_FILE ? file_fd : STDERR_FILENO, out,
+		  (size_t)n) < 0)
+		return;
 }
 
 void

@@ -6,6 +6,21 @@
 
 enum log_level { LVL_ERROR, LVL_WARN, LVL_INFO, LVL_DEBUG };
 
+/* Where lines go: `log = stderr | syslog | PATH`. */
+enum log_dest { LOG_STDERR, LOG_SYSLOG, LOG_FILE };
+
+/* Sends lines to DEST from now on (PATH for LOG_FILE: appended to, created
+ * 0640). Syslog uses the daemon facility and the ident "portsplit", and
+ * connects at once so that a later chroot does not cut it off. Returns 0,
+ * or -1 with errno and the destination unchanged. */
+int log_open(enum log_dest dest, const char *path);
+/* Reopens the log file by its path (after rotation); for other
+ * destinations does nothing. Returns 0, or -1 with errno and the old file
+ * still in use. */
+int log_reopen(void);
+/* The current destination. */
+enum log_dest log_destination(void);
+
 /* Sets the most verbose level that is written. */
 void log_set_level(enum log_level level);
 /* True when a message of LEVEL would be written. */

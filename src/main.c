@@ -3,10 +3,13 @@
  * error, 2 usage error. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "addr.h"
 #include "bytes.h"
@@ -35,6 +38,9 @@ usage(FILE *out)
 		"                     input) and print the service chosen and "
 		"why\n"
 		"  -f, --foreground   stay in the foreground (the default)\n"
+		"  -d, --daemon       detach: run in the background, log to "
+		"syslog unless\n"
+		"                     'log =' names a file\n"
 		"  -v, --verbose      log more (repeatable)\n"
 		"  -q, --quiet        log less (repeatable)\n"
 		"  -V, --version      print the version\n"
@@ -211,6 +217,20 @@ classify(struct config *cfg, char **files, int nfiles)
 	return rc;
 }
 
+/* Descriptors 0, 1 and 2 are opened on /dev/null when the caller left
+ * them closed, so that no socket or pipe ever takes their place (a
+ * program started by exec gets them as its standard streams). */
+static void
+open_stdio(void)
+{
+	int fd;
+
+	while ((fd = open("/dev/null", O_RDWR)) >= 0 && fd <= 2) {
+	}
+	if (fd > 2)
+		close(fd);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -218,6 +238,7 @@ main(int argc, char **argv)
 		{"check", no_argument, NULL, 't'},
 		{"classify", no_argument, NULL, 'c'},
 		{"foreground", no_argument, NULL, 'f'},
+		{"daemon", no_argument, NULL, 'd'},
 		{"verbose", no_argument, NULL, 'v'},
 		{"quiet", no_argument, NULL, 'q'},
 		{"version", no_argument, NULL, 'V'},
@@ -225,11 +246,14 @@ main(int argc, char **argv)
 		{NULL, 0, NULL, 0},
 	};
 	enum { RUN, CHECK, CLASSIFY } mode = RUN;
+
+	open_stdio();
 	int verbosity = 0, opt;
+	bool detach = false;
 	struct config *cfg;
 	struct config_errors errs;
 
-	while ((opt = getopt_long(argc, argv, "tcfvqVh", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "tcfdvqVh", opts, NULL)) != -1) {
 		switch (opt) {
 		case 't':
 			mode = CHECK;
@@ -238,6 +262,10 @@ main(int argc, char **argv)
 			mode = CLASSIFY;
 			break;
 		case 'f':
+			detach = false;
+			break;
+		case 'd':
+			detach = true;
 			break;
 		case 'v':
 			verbosity++;
@@ -287,5 +315,6 @@ main(int argc, char **argv)
 	case RUN:
 		break;
 	}
-	return daemon_run(cfg);
+	struct daemon_opts dopts = {.verbosity = verbosity, .detach = detach};
+	return daemon_run(cfg, &dopts);
 }

@@ -12,7 +12,12 @@
  * end of file it becomes DRAINED once the leftover is written, and then
  * shuts down the destination's sending side, so a half-close travels
  * through. When both directions are DRAINED the relay is over. An error on
- * either side ends both; a reset is passed on as a reset. */
+ * either side ends both; a reset is passed on as a reset.
+ *
+ * A pty master (B, when the options say so) is read and written like a
+ * file. Its EIO is the terminal's hang-up: B's direction then ends as on
+ * FIN, and B is "gone": what A sends afterwards is read and dropped until
+ * A finishes, so the client gets a FIN rather than a reset. */
 #define _GNU_SOURCE
 #include "relay.h"
 
@@ -38,6 +43,10 @@ struct dir {
 struct relay {
 	struct loop *loop;
 	int fd[2];
+	bool pty[2];  /* fd[i] is a pty master */
+	bool gone[2]; /* fd[i] hung up: writes to it are dropped */
+	bool has_eof_char;
+	uint8_t eof_char;
 	struct loop_watch *w[2];
 	struct dir d[2]; /* d[i] carries fd[i] -> fd[1 - i] */
 	struct loop_timer *idle;
@@ -67,16 +76,62 @@ update(struct relay *r)
 								  : 0));
 }
 
-/* Passes a finished direction's FIN on. */
+static ssize_t
+src_read(struct relay *r, int i, void *buf, size_t len)
+{
+	if (r->pty[i])
+		return read(r->fd[i], buf, len);
+	return recv(r->fd[i], buf, len, MSG_DONTWAIT);
+}
+
+static ssize_t
+dst_write(struct relay *r, int i, const void *buf, size_t len)
+{
+	if (r->pty[i])
+		return write(r->fd[i], buf, len);
+	return send(r->fd[i], buf, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+}
+
+/* Passes a finished direction's FIN on; a terminal gets its EOF
+ * character instead (best effort: a full terminal drops it). */
 static void
 maybe_shut(struct relay *r, int i)
 {
 	struct dir *d = &r->d[i];
+	int to = 1 - i;
 
 	if (d->eof && d->plen == 0 && !d->shut) {
-		shutdown(r->fd[1 - i], SHUT_WR);
+		if (!r->pty[to])
+			shutdown(r->fd[to], SHUT_WR);
+		else if (r->has_eof_char && !r->gone[to] &&
+			 write(r->fd[to], &r->eof_char, 1) < 0) {
+			/* Nothing more to do: the program keeps its input. */
+		}
 		d->shut = true;
 	}
+}
+
+/* Side I (a pty master) hung up: nothing can be written to it any more.
+ * Its output ends when reading it says so (EIO after the last bytes). */
+static void
+hangup(struct relay *r, int i)
+{
+	struct dir *in = &r->d[1 - i];
+
+	r->gone[i] = true;
+	free(in->pend);
+	in->pend = NULL;
+	in->plen = in->poff = 0;
+	maybe_shut(r, 1 - i);
+}
+
+/* Reading side I (a pty master) gave EIO: its output is over too. */
+static void
+hangup_read(struct relay *r, int i)
+{
+	r->d[i].eof = true;
+	maybe_shut(r, i);
+	hangup(r, i);
 }
 
 /* Writes direction I's leftover; -1 when the relay ended. */
@@ -86,11 +141,14 @@ flush(struct relay *r, int i)
 	struct dir *d = &r->d[i];
 
 	while (d->plen > 0) {
-		ssize_t n = send(r->fd[1 - i], d->pend + d->poff, d->plen,
-				 MSG_NOSIGNAL | MSG_DONTWAIT);
+		ssize_t n = dst_write(r, 1 - i, d->pend + d->poff, d->plen);
 		if (n < 0) {
 			if (errno == EAGAIN || errno == EINTR)
 				return 0;
+			if (errno == EIO && r->pty[1 - i]) {
+				hangup(r, 1 - i);
+				return 0;
+			}
 			finish(r, errno, 1 - i);
 			return -1;
 		}
@@ -111,7 +169,7 @@ pump(struct relay *r, int i)
 	struct dir *d = &r->d[i];
 
 	for (int k = 0; k < READS_PER_EVENT && reading(d); k++) {
-		ssize_t n = recv(r->fd[i], r->buf, r->bufsize, MSG_DONTWAIT);
+		ssize_t n = src_read(r, i, r->buf, r->bufsize);
 		if (n == 0) {
 			d->eof = true;
 			maybe_shut(r, i);
@@ -120,13 +178,22 @@ pump(struct relay *r, int i)
 		if (n < 0) {
 			if (errno == EAGAIN || errno == EINTR)
 				return 0;
+			if (errno == EIO && r->pty[i]) {
+				hangup_read(r, i);
+				return 0;
+			}
 			finish(r, errno, i);
 			return -1;
 		}
+		if (r->gone[1 - i])
+			continue; /* nobody to deliver to */
 		d->bytes += (size_t)n;
-		ssize_t w = send(r->fd[1 - i], r->buf, (size_t)n,
-				 MSG_NOSIGNAL | MSG_DONTWAIT);
+		ssize_t w = dst_write(r, 1 - i, r->buf, (size_t)n);
 		if (w < 0) {
+			if (errno == EIO && r->pty[1 - i]) {
+				hangup(r, 1 - i);
+				continue;
+			}
 			if (errno != EAGAIN && errno != EINTR) {
 				finish(r, errno, 1 - i);
 				return -1;
@@ -165,7 +232,9 @@ on_event(struct relay *r, int i, unsigned events)
 		if (pump(r, i) < 0)
 			return;
 	}
-	if ((events & LOOP_ERR) && !tried) {
+	if ((events & LOOP_ERR) && !tried && r->pty[i]) {
+		hangup_read(r, i);
+	} else if ((events & LOOP_ERR) && !tried) {
 		int err = 0;
 		socklen_t len = sizeof(err);
 		getsockopt(r->fd[i], SOL_SOCKET, SO_ERROR, &err, &len);
@@ -244,6 +313,9 @@ relay_start(struct loop *loop, int a, int b, const struct relay_opts *opts,
 	r->loop = loop;
 	r->fd[0] = a;
 	r->fd[1] = b;
+	r->pty[1] = opts->b_is_pty;
+	r->has_eof_char = opts->has_eof_char;
+	r->eof_char = opts->eof_char;
 	r->buf = opts->buf;
 	r->bufsize = opts->bufsize;
 	r->idle_ms = opts->idle_ms;

@@ -1,9 +1,11 @@
-/* relay: the two-way pump between two connected sockets — backpressure,
- * half-close, idle timeout and byte counts. It knows nothing of services:
- * it moves bytes until both directions are finished, then reports. */
+/* relay: the two-way pump between two connected sockets, or a socket and a
+ * pseudo-terminal master — backpressure, half-close, idle timeout and byte
+ * counts. It knows nothing of services: it moves bytes until both
+ * directions are finished, then reports. */
 #ifndef PORTSPLIT_RELAY_H
 #define PORTSPLIT_RELAY_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -26,12 +28,21 @@ struct relay_opts {
 	 * a connection's own memory only when its destination is full. */
 	uint8_t *buf;
 	size_t bufsize;
+	/* B is not a socket but a pseudo-terminal master: it is read and
+	 * written with read()/write(); EIO from it means the terminal hung
+	 * up (its program is gone), which ends B's output like a FIN and
+	 * drops whatever A still sends. A terminal cannot be half-closed: when
+	 * A finishes, B gets the byte EOF_CHAR instead (when HAS_EOF_CHAR),
+	 * as if a user typed it. */
+	bool b_is_pty;
+	bool has_eof_char;
+	uint8_t eof_char;
 };
 
 struct relay;
 
-/* Starts relaying between A and B (non-blocking sockets, now owned by the
- * relay). Bytes already waiting in either socket are relayed first. Returns
+/* Starts relaying between A and B (non-blocking sockets, or B a pty
+ * master as OPTS says; now owned by the relay). Bytes already waiting in either socket are relayed first. Returns
  * NULL when out of memory (the descriptors are then still the caller's). */
 struct relay *relay_start(struct loop *loop, int a, int b,
 			  const struct relay_opts *opts, relay_done_fn *fn,

@@ -122,6 +122,32 @@ values(void)
 		   cfg->fallback != NULL && cfg->timeout != NULL,
 	   "the original Portsplit syntax loads");
 	config_unref(cfg);
+
+	cfg = load("bind = 127.0.0.1:1\nlog = /tmp/x.log\nuser = nobody\n"
+		   "[sh]\nstring = x\nexecarg = -c\nexec = sh\n"
+		   "execarg = echo  two  spaces\nexecarg =\npty = yes\n"
+		   "[timeout]\nexec = cat\n");
+	ok(cfg != NULL, "exec config loads");
+	if (cfg != NULL) {
+		char **a = cfg->services[0].argv;
+		ok(cfg->services[0].action == ACTION_EXEC &&
+			   cfg->services[0].pty,
+		   "exec with pty = yes");
+		ok_str(a[0], "sh", "argv[0] is the program, wherever it stood");
+		ok_str(a[1], "-c", "execarg before exec stays first");
+		ok_str(a[2], "echo  two  spaces", "an execarg is one argument");
+		ok_str(a[3], "", "an empty execarg is an empty argument");
+		ok(a[4] == NULL, "argv ends with NULL");
+		ok(cfg->timeout->action == ACTION_EXEC &&
+			   !cfg->timeout->pty &&
+			   cfg->timeout->argv[1] == NULL,
+		   "[timeout] exec without arguments, no pty");
+		ok(cfg->log_dest == LOG_FILE &&
+			   strcmp(cfg->log_path, "/tmp/x.log") == 0,
+		   "log = PATH");
+		ok_str(cfg->user, "nobody", "user is kept as written");
+		config_unref(cfg);
+	}
 }
 
 int
