@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <sys/socket.h>
@@ -23,9 +24,18 @@ struct forward {
 	forward_done_fn *fn; /* NULL once cancelled */
 	void *arg;
 	bool deferred; /* a failure report is queued on the loop */
+	int checks;    /* deferred on_check calls still queued */
 };
 
 static void attempt(struct forward *f);
+
+/* Frees F once nothing queued on the loop still names it. */
+static void
+release(struct forward *f)
+{
+	if (f->fn == NULL && f->checks == 0 && !f->deferred)
+		free(f);
+}
 
 static void
 end(struct forward *f, int fd)
@@ -35,8 +45,11 @@ end(struct forward *f, int fd)
 	int err = f->err;
 
 	loop_unwatch(f->w);
+	f->w = NULL;
 	loop_timer_free(f->timer);
-	free(f);
+	f->timer = NULL;
+	f->fn = NULL;
+	release(f);
 	fn(arg, fd, err);
 }
 
@@ -71,6 +84,24 @@ on_connect(void *arg, int fd, unsigned events)
 	end(f, fd);
 }
 
+/* The deferred look: finishes the connect if the socket is writable. */
+static void
+on_check(void *arg)
+{
+	struct forward *f = arg;
+	struct pollfd pfd;
+
+	f->checks--;
+	if (f->fn == NULL || f->w == NULL) {
+		release(f); /* finished or cancelled meanwhile */
+		return;
+	}
+	pfd.fd = f->fd;
+	pfd.events = POLLOUT;
+	if (poll(&pfd, 1, 0) == 1)
+		on_connect(f, f->fd, LOOP_OUT);
+}
+
 static void
 on_timeout(void *arg)
 {
@@ -82,8 +113,9 @@ on_all_failed(void *arg)
 {
 	struct forward *f = arg;
 
+	f->deferred = false;
 	if (f->fn == NULL) {
-		free(f); /* cancelled while the report was queued */
+		release(f); /* cancelled while the report was queued */
 		return;
 	}
 	end(f, -1);
@@ -111,8 +143,6 @@ attempt(struct forward *f)
 			f->fd = -1;
 			continue;
 		}
-		/* Even a connect that completed at once is reported through
-		 * the watch, which keeps one path for every outcome. */
 		f->w = loop_watch(f->loop, f->fd, LOOP_OUT, on_connect, f);
 		if (f->w == NULL) {
 			f->err = ENOMEM;
@@ -121,6 +151,11 @@ attempt(struct forward *f)
 			continue;
 		}
 		loop_timer_arm(f->timer, f->timeout_ms);
+		/* On loopback and on a fast network the handshake is often
+		 * over before connect() returns: look once more after this
+		 * iteration's callbacks instead of a whole wait later. */
+		if (loop_defer(f->loop, on_check, f) == 0)
+			f->checks++;
 		return;
 	}
 	f->deferred = true;
@@ -162,8 +197,6 @@ forward_cancel(struct forward *f)
 	if (f->fd >= 0)
 		close(f->fd);
 	f->fd = -1;
-	if (f->deferred)
-		f->fn = NULL;
-	else
-		free(f);
+	f->fn = NULL;
+	release(f);
 }
