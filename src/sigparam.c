@@ -37,8 +37,8 @@ struct buf {
 	bool overflow;
 };
 
-static void
-put(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void put(struct buf *b, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 static void
 put(struct buf *b, const char *fmt, ...)
@@ -81,7 +81,7 @@ struct placeholder {
 /* Reads `KIND[:LEN]` between `%{` and `}`. */
 static int
 parse_placeholder(const char *s, size_t n, struct placeholder *ph, char *err,
-		  size_t errlen)
+                  size_t errlen)
 {
 	const char *colon = memchr(s, ':', n);
 	size_t klen = colon ? (size_t)(colon - s) : n;
@@ -109,9 +109,9 @@ parse_placeholder(const char *s, size_t n, struct placeholder *ph, char *err,
 	return 0;
 bad:
 	snprintf(err, errlen,
-		 "bad placeholder '%%{%.*s}': expected %%{hostname} or "
-		 "%%{bytes}, optionally with :u8, :be16 or :le16",
-		 (int)(n > 40 ? 40 : n), s);
+	         "bad placeholder '%%{%.*s}': expected %%{hostname} or "
+	         "%%{bytes}, optionally with :u8, :be16 or :le16",
+	         (int)(n > 40 ? 40 : n), s);
 	return -1;
 }
 
@@ -153,7 +153,7 @@ hostname_char(char c)
  * final dot is dropped (*LEN excludes it). */
 static int
 check_hostname(const char *name, size_t *len, bool *wild, char *err,
-	       size_t errlen)
+               size_t errlen)
 {
 	size_t n = strlen(name), label = 0;
 
@@ -179,16 +179,16 @@ check_hostname(const char *name, size_t *len, bool *wild, char *err,
 	return 0;
 bad:
 	snprintf(err, errlen,
-		 "'%s' is not a host name (labels of letters, digits, '-' and "
-		 "'_', 1 to 63 each, 253 in all; '*' only as the first label "
-		 "of a longer name, e.g. *.example.org)",
-		 name);
+	         "'%s' is not a host name (labels of letters, digits, '-' and "
+	         "'_', 1 to 63 each, 253 in all; '*' only as the first label "
+	         "of a longer name, e.g. *.example.org)",
+	         name);
 	return -1;
 }
 
 static int
 put_hostname(struct buf *b, const struct placeholder *ph, const char *name,
-	     char *err, size_t errlen)
+             char *err, size_t errlen)
 {
 	size_t n, start;
 	bool wild;
@@ -231,7 +231,7 @@ put_hostname(struct buf *b, const struct placeholder *ph, const char *name,
 
 static int
 put_bytes(struct buf *b, const struct placeholder *ph, const char *arg,
-	  char *err, size_t errlen)
+          char *err, size_t errlen)
 {
 	uint8_t *bytes;
 	size_t len;
@@ -243,7 +243,7 @@ put_bytes(struct buf *b, const struct placeholder *ph, const char *arg,
 	}
 	if (len == 0 || (ph->width == 1 && len > 255)) {
 		snprintf(err, errlen, "'%s': %s", arg,
-			 len == 0 ? "empty" : "longer than 255 bytes");
+		         len == 0 ? "empty" : "longer than 255 bytes");
 		free(bytes);
 		return -1;
 	}
@@ -256,7 +256,7 @@ put_bytes(struct buf *b, const struct placeholder *ph, const char *arg,
 
 enum sigparam_rc
 sigparam_expand(const char *pattern, char *const *args, size_t nargs,
-		char **out, size_t *count, char *err, size_t errlen)
+                char **out, size_t *count, char *err, size_t errlen)
 {
 	struct buf b = {0};
 	enum sigparam_rc rc = SIGPARAM_OK;
@@ -286,13 +286,13 @@ sigparam_expand(const char *pattern, char *const *args, size_t nargs,
 		(*count)++; /* even a bad one: the file meant to have one */
 		if (close == NULL) {
 			snprintf(err, errlen,
-				 "placeholder '%%{' without '}' (write \\%% "
-				 "for a literal %%)");
+			         "placeholder '%%{' without '}' (write \\%% "
+			         "for a literal %%)");
 			rc = SIGPARAM_BAD_PATTERN;
 			goto done;
 		}
 		if (parse_placeholder(s + 2, (size_t)(close - s - 2), &ph, err,
-				      errlen) < 0) {
+		                      errlen) < 0) {
 			rc = SIGPARAM_BAD_PATTERN;
 			goto done;
 		}
@@ -301,8 +301,8 @@ sigparam_expand(const char *pattern, char *const *args, size_t nargs,
 			int r;
 			put(&b, "%s", i > 0 ? "|" : "");
 			r = ph.kind == KIND_HOSTNAME
-				    ? put_hostname(&b, &ph, args[i], err, errlen)
-				    : put_bytes(&b, &ph, args[i], err, errlen);
+			        ? put_hostname(&b, &ph, args[i], err, errlen)
+			        : put_bytes(&b, &ph, args[i], err, errlen);
 			if (r < 0) {
 				rc = SIGPARAM_BAD_ARG;
 				goto done;
@@ -312,10 +312,11 @@ sigparam_expand(const char *pattern, char *const *args, size_t nargs,
 		s = close + 1;
 	}
 	if (b.overflow) {
-		snprintf(err, errlen,
-			 "the expanded pattern would exceed %d bytes: use fewer "
-			 "arguments",
-			 SIGPARAM_MAX_OUT);
+		snprintf(
+		    err, errlen,
+		    "the expanded pattern would exceed %d bytes: use fewer "
+		    "arguments",
+		    SIGPARAM_MAX_OUT);
 		rc = SIGPARAM_BAD_ARG;
 	}
 done:

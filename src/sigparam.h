@@ -22,7 +22,7 @@
 enum sigparam_rc {
 	SIGPARAM_OK = 0,
 	SIGPARAM_BAD_PATTERN = -1, /* a placeholder is malformed */
-	SIGPARAM_BAD_ARG = -2,	   /* an argument does not fit its kind */
+	SIGPARAM_BAD_ARG = -2,     /* an argument does not fit its kind */
 };
 
 /* Expands the placeholders of PATTERN with the NARGS ARGS into a malloc'd
@@ -31,7 +31,7 @@ enum sigparam_rc {
  * the caller reports the missing arguments once per signature. On error
  * ERR says what is wrong and *OUT is NULL. */
 enum sigparam_rc sigparam_expand(const char *pattern, char *const *args,
-				 size_t nargs, char **out, size_t *count,
-				 char *err, size_t errlen);
+                                 size_t nargs, char **out, size_t *count,
+                                 char *err, size_t errlen);
 
 #endif

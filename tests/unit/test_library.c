@@ -31,9 +31,9 @@
 static const struct {
 	const char *name, *args, *family;
 } params[] = {
-	{"tls-sni", "example.org *.example.org", "tls"},
-	{"tls-alpn", "h2 http/1.1", "tls"},
-	{"http-host", "127.0.0.1 localhost example.org *.example.org", "http"},
+    {"tls-sni", "example.org *.example.org", "tls"},
+    {"tls-alpn", "h2 http/1.1", "tls"},
+    {"http-host", "127.0.0.1 localhost example.org *.example.org", "http"},
 };
 
 struct lsig {
@@ -83,9 +83,9 @@ load_with(const char *libdir, const char *name, const char *args)
 	int fd = mkstemp(path);
 
 	if (snprintf(text, sizeof(text),
-		     "bind = 127.0.0.1:1\nsignature_path = %s\n[%s]\n"
-		     "signature = %s %s\n",
-		     libdir, name, name, args) >= (int)sizeof(text))
+	             "bind = 127.0.0.1:1\nsignature_path = %s\n[%s]\n"
+	             "signature = %s %s\n",
+	             libdir, name, name, args) >= (int)sizeof(text))
 		fd = -1;
 	if (fd < 0 || write(fd, text, strlen(text)) != (ssize_t)strlen(text)) {
 		perror(path);
@@ -104,7 +104,7 @@ static int
 by_name(const void *a, const void *b)
 {
 	return strcmp(((const struct lsig *)a)->name,
-		      ((const struct lsig *)b)->name);
+	              ((const struct lsig *)b)->name);
 }
 
 static void
@@ -122,15 +122,15 @@ load_library(const char *libdir)
 		if (len < 5 || strcmp(e->d_name + len - 4, ".ini") != 0)
 			continue;
 		snprintf(sigs[nsigs].name, sizeof(sigs[nsigs].name), "%.*s",
-			 (int)len - 4, e->d_name);
+		         (int)len - 4, e->d_name);
 		nsigs++;
 	}
 	closedir(d);
 	qsort(sigs, nsigs, sizeof(sigs[0]), by_name);
 	for (size_t i = 0; i < nsigs; i++) {
 		sigs[i].family = family_of(sigs[i].name);
-		sigs[i].cfg = load_with(libdir, sigs[i].name,
-					args_of(sigs[i].name));
+		sigs[i].cfg =
+		    load_with(libdir, sigs[i].name, args_of(sigs[i].name));
 		ok(sigs[i].cfg != NULL, "signature %s loads", sigs[i].name);
 	}
 	ok(nsigs >= 20, "the library has %zu signatures (20 or more)", nsigs);
@@ -178,11 +178,11 @@ load_samples(const char *classdir)
 			struct sample *s;
 			if (len < 5 || strcmp(f->d_name + len - 4, ".bin") != 0)
 				continue;
-			samples = realloc(samples,
-					  (nsamples + 1) * sizeof(*samples));
+			samples =
+			    realloc(samples, (nsamples + 1) * sizeof(*samples));
 			s = &samples[nsamples++];
 			snprintf(s->path, sizeof(s->path), "%s/%s", e->d_name,
-				 f->d_name);
+			         f->d_name);
 			snprintf(s->proto, sizeof(s->proto), "%s", e->d_name);
 			snprintf(sub, sizeof(sub), "%s/%s", classdir, s->path);
 			s->data = slurp(sub, &s->len);
@@ -227,7 +227,9 @@ samples_vs_signatures(void)
 			int r = classify(sigs[i].cfg, smp->data, smp->len);
 			if (strcmp(sigs[i].name, smp->proto) == 0) {
 				has_own = true;
-				ok(r == 1, "%s matches signature %s on its first flight%s",
+				ok(r == 1,
+				   "%s matches signature %s on its first "
+				   "flight%s",
 				   smp->path, sigs[i].name,
 				   r == 2 ? " (only at the timeout)" : "");
 			} else if (strcmp(sigs[i].family, smp->proto) != 0) {
@@ -271,7 +273,7 @@ all_in_one(const char *libdir)
 	for (size_t i = 0; i < nsigs; i++)
 		if (strcmp(sigs[i].family, sigs[i].name) == 0)
 			fprintf(f, "[%s]\nsignature = %s\n", sigs[i].name,
-				sigs[i].name);
+			        sigs[i].name);
 	fclose(f);
 	if (config_load(path, &cfg, &errs) < 0)
 		for (size_t i = 0; i < errs.n; i++)
@@ -284,11 +286,12 @@ all_in_one(const char *libdir)
 		struct matcher *m = matcher_new(cfg);
 		struct verdict v;
 		bool first = matcher_feed(m, samples[s].data, samples[s].len,
-					  MATCHER_MORE, scratch, &v);
+		                          MATCHER_MORE, scratch, &v);
 		if (!first)
 			matcher_feed(m, samples[s].data, samples[s].len,
-				     MATCHER_TIMEOUT, scratch, &v);
-		ok(first && strcmp(verdict_service_name(&v), samples[s].proto) == 0,
+			             MATCHER_TIMEOUT, scratch, &v);
+		ok(first &&
+		       strcmp(verdict_service_name(&v), samples[s].proto) == 0,
 		   "all signatures: %s -> %s%s", samples[s].path,
 		   verdict_service_name(&v), first ? "" : " (at the timeout)");
 		matcher_free(m);
@@ -332,7 +335,7 @@ refinements(const char *libdir, const char *classdir)
 			ok(match ? r == 1 : r == -1, "%s %s: %s %s (%d)", name,
 			   args, file,
 			   match ? "matches on its first flight"
-				 : "is ruled out on its first message",
+			         : "is ruled out on its first message",
 			   r);
 			n++;
 		}
@@ -364,7 +367,7 @@ random_inputs(void)
 			size_t len = 1 + rng() % (kind ? 200 : 600);
 			for (size_t i = 0; i < len; i++) {
 				buf[i] = kind ? (uint8_t)(0x20 + rng() % 95)
-					      : (uint8_t)rng();
+				              : (uint8_t)rng();
 				if (kind && rng() % 40 == 0)
 					buf[i] = '\n';
 			}
@@ -383,7 +386,7 @@ random_inputs(void)
 	}
 	for (size_t i = 0; i < nsigs; i++)
 		ok(sigs[i].random_bytes <= RANDOM_MAX_MATCHES &&
-			   sigs[i].random_text <= RANDOM_MAX_MATCHES,
+		       sigs[i].random_text <= RANDOM_MAX_MATCHES,
 		   "%-10s matches %u of %d random byte strings and %u of %d "
 		   "random text lines (at most %d each)",
 		   sigs[i].name, sigs[i].random_bytes, RANDOM_INPUTS,
@@ -421,16 +424,18 @@ cost(const char *libdir)
 		in[1][i] = (i % 9 == 8) ? 0x4b : 0;
 		in[2][i] = (i % 7 == 0) ? 0x10 : (i % 7 == 6) ? 0x01 : 0x21;
 	}
-	for (size_t i = 0; i < sizeof(in[3]); i++)
-		in[3][i] = "GET / HTTP/1.1\r\nHost: a\r\n"[i < 27 ? i : 17 + i % 10];
+	/* A request line, then header lines "X: yyyy" up to max_peek. */
+	memcpy(in[3], "GET / HTTP/1.1\r\n", 16);
+	for (size_t i = 16; i < sizeof(in[3]); i++)
+		in[3][i] = (uint8_t) "X: yyyy\r\n"[(i - 16) % 9];
 	for (size_t i = 0; i < nsigs; i++)
 		if (sigs[i].cfg != NULL)
 			cfgs[ncfg++] = config_ref(sigs[i].cfg);
 	cfgs[ncfg++] = load_with(libdir, "tls-sni",
-				 "*.a.example *.b.example *.c.example "
-				 "*.d.example e.example f.example");
-	cfgs[ncfg++] = load_with(libdir, "http-host",
-				 "*.a.example *.b.example c.example");
+	                         "*.a.example *.b.example *.c.example "
+	                         "*.d.example e.example f.example");
+	cfgs[ncfg++] =
+	    load_with(libdir, "http-host", "*.a.example *.b.example c.example");
 	for (size_t c = 0; c < ncfg; c++) {
 		if (cfgs[c] == NULL)
 			continue;
@@ -445,7 +450,7 @@ cost(const char *libdir)
 			if (best > worst) {
 				worst = best;
 				snprintf(worst_name, sizeof(worst_name), "%s",
-					 cfgs[c]->groups[0].name);
+				         cfgs[c]->groups[0].name);
 			}
 		}
 		config_unref(cfgs[c]);
@@ -468,10 +473,10 @@ empty_input(void)
 		struct matcher *m = matcher_new(sigs[i].cfg);
 		struct verdict v;
 		bool decided = matcher_feed(m, (const uint8_t *)"", 0,
-					    MATCHER_MORE, scratch, &v);
+		                            MATCHER_MORE, scratch, &v);
 		if (!decided)
 			matcher_feed(m, (const uint8_t *)"", 0, MATCHER_TIMEOUT,
-				     scratch, &v);
+			             scratch, &v);
 		ok(!decided && v.kind == VERDICT_TIMEOUT,
 		   "%s: a silent client waits, then times out", sigs[i].name);
 		matcher_free(m);
@@ -485,9 +490,9 @@ main(void)
 	char libdir[1024], classdir[1024];
 
 	snprintf(libdir, sizeof(libdir), "%s/../signatures",
-		 tests ? tests : "tests");
+	         tests ? tests : "tests");
 	snprintf(classdir, sizeof(classdir), "%s/classify",
-		 tests ? tests : "tests");
+	         tests ? tests : "tests");
 	scratch = sig_scratch_new();
 	load_library(libdir);
 	load_samples(classdir);
@@ -495,8 +500,7 @@ main(void)
 	all_in_one(libdir);
 	refinements(libdir, classdir);
 	empty_input();
-	printf("# random inputs, seed %#llx\n",
-	       (unsigned long long)rng_state);
+	printf("# random inputs, seed %#llx\n", (unsigned long long)rng_state);
 	random_inputs();
 	cost(libdir);
 	for (size_t i = 0; i < nsigs; i++)

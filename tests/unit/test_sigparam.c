@@ -9,13 +9,13 @@
 #include "unit.h"
 
 static void
-expands(const char *pattern, char *const *args, size_t nargs,
-	const char *want, const char *what)
+expands(const char *pattern, char *const *args, size_t nargs, const char *want,
+        const char *what)
 {
 	char *out = NULL, err[512] = "";
 	size_t n = 0;
 	enum sigparam_rc rc =
-		sigparam_expand(pattern, args, nargs, &out, &n, err, sizeof(err));
+	    sigparam_expand(pattern, args, nargs, &out, &n, err, sizeof(err));
 
 	ok(rc == SIGPARAM_OK, "%s: expands (%s)", what, err);
 	ok_str(out, want, "%s: text", what);
@@ -29,7 +29,7 @@ fails(const char *pattern, char *const *args, size_t nargs,
 	char *out = NULL, err[512] = "";
 	size_t n = 0;
 	enum sigparam_rc rc =
-		sigparam_expand(pattern, args, nargs, &out, &n, err, sizeof(err));
+	    sigparam_expand(pattern, args, nargs, &out, &n, err, sizeof(err));
 
 	ok(rc == want && out == NULL && strstr(err, word) != NULL,
 	   "%s: rejected (%d, '%s')", what, rc, err);
@@ -46,47 +46,47 @@ expansion(void)
 	size_t n = 99;
 
 	expands("x%{hostname}y", one, 1, "x(?:(?i:example\\.com))y",
-		"hostname, no length");
+	        "hostname, no length");
 	expands("%{hostname:be16}", two, 2,
-		"(?:\\x00\\x0b(?i:Example\\.COM)|\\x00\\x09(?i:a-b_c\\.org))",
-		"two names with be16 lengths, final dot dropped");
+	        "(?:\\x00\\x0b(?i:Example\\.COM)|\\x00\\x09(?i:a-b_c\\.org))",
+	        "two names with be16 lengths, final dot dropped");
 	expands("%{hostname:u8}%{hostname:le16}", one, 1,
-		"(?:\\x0b(?i:example\\.com))(?:\\x0b\\x00(?i:example\\.com))",
-		"u8 and le16 lengths, two placeholders");
+	        "(?:\\x0b(?i:example\\.com))(?:\\x0b\\x00(?i:example\\.com))",
+	        "u8 and le16 lengths, two placeholders");
 	expands("%{hostname}", wild, 1, "(?:[\\w-]{1,63}(?i:\\.example\\.org))",
-		"wildcard without length: one label");
+	        "wildcard without length: one label");
 	expands("%{bytes:u8}", alpn, 3,
-		"(?:\\x02h2|\\x08http/1\\.1|\\x02\\x01\\\\)",
-		"bytes with u8 lengths, \\XX escapes, punctuation escaped");
+	        "(?:\\x02h2|\\x08http/1\\.1|\\x02\\x01\\\\)",
+	        "bytes with u8 lengths, \\XX escapes, punctuation escaped");
 	expands("a\\%{hostname}b", one, 1, "a\\%{hostname}b",
-		"\\% is a literal %, no placeholder");
+	        "\\% is a literal %, no placeholder");
 	expands("[%]{2}", one, 1, "[%]{2}", "% not before { is plain");
 
 	/* A wildcard with a length: one branch per first-label length, each
 	 * tied to its exact length. */
 	ok(sigparam_expand("%{hostname:be16}", wild, 1, &out, &n, err,
-			   sizeof(err)) == SIGPARAM_OK &&
-		   n == 1,
+	                   sizeof(err)) == SIGPARAM_OK &&
+	       n == 1,
 	   "wildcard with be16 expands");
-	ok(out != NULL &&
-		   strncmp(out,
-			   "(?:\\x00(?=[\\x0d-\\x4b])(?:\\x0d[\\w-]{1}|"
-			   "\\x0e[\\w-]{2}|",
-			   51) == 0,
+	ok(out != NULL && strncmp(out,
+	                          "(?:\\x00(?=[\\x0d-\\x4b])(?:\\x0d[\\w-]{1}|"
+	                          "\\x0e[\\w-]{2}|",
+	                          51) == 0,
 	   "wildcard: a lookahead on the length range, then branches of "
 	   "length 13 with 1 byte, 14 with 2");
-	ok(out != NULL && strstr(out, "|\\x4b[\\w-]{63})(?i:\\.example\\.org))") != NULL,
+	ok(out != NULL &&
+	       strstr(out, "|\\x4b[\\w-]{63})(?i:\\.example\\.org))") != NULL,
 	   "wildcard: last branch is a 63-byte label, then the suffix");
 	free(out);
 
 	out = (char *)1;
 	ok(sigparam_expand("%{hostname}", NULL, 0, &out, &n, err,
-			   sizeof(err)) == SIGPARAM_OK &&
-		   out == NULL && n == 1,
+	                   sizeof(err)) == SIGPARAM_OK &&
+	       out == NULL && n == 1,
 	   "no arguments: counted, not expanded");
 	ok(sigparam_expand("plain", NULL, 0, &out, &n, err, sizeof(err)) ==
-			   SIGPARAM_OK &&
-		   out == NULL && n == 0,
+	           SIGPARAM_OK &&
+	       out == NULL && n == 0,
 	   "no placeholder, no arguments: nothing to do");
 
 	fails("%{hostname", one, 1, SIGPARAM_BAD_PATTERN, "without '}'",
@@ -95,18 +95,25 @@ expansion(void)
 	      "unknown kind");
 	fails("%{hostname:be32}", one, 1, SIGPARAM_BAD_PATTERN,
 	      "bad placeholder", "unknown length type");
-	char *bad[] = {"ex..com", "*", "a.*.com", "-", "a b", "x.", ".",
-		       "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.com",
-		       "**.com"};
+	char *bad[] = {"ex..com",
+	               "*",
+	               "a.*.com",
+	               "-",
+	               "a b",
+	               "x.",
+	               ".",
+	               "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	               "aaaaaaaaa.com",
+	               "**.com"};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		char what[128];
 		snprintf(what, sizeof(what), "host name '%.40s'", bad[i]);
 		if (strcmp(bad[i], "-") == 0 || strcmp(bad[i], "x.") == 0) {
 			/* One-label names are names. */
 			expands("%{hostname}", &bad[i], 1,
-				strcmp(bad[i], "-") == 0 ? "(?:(?i:-))"
-							 : "(?:(?i:x))",
-				what);
+			        strcmp(bad[i], "-") == 0 ? "(?:(?i:-))"
+			                                 : "(?:(?i:x))",
+			        what);
 			continue;
 		}
 		fails("%{hostname}", &bad[i], 1, SIGPARAM_BAD_ARG,
@@ -166,19 +173,19 @@ hello(uint8_t *buf, const char *name)
 
 	buf[o++] = 0x16, buf[o++] = 3, buf[o++] = 1, o += 2; /* record */
 	hs = o;
-	buf[o++] = 1, o += 3;				    /* handshake */
-	buf[o++] = 3, buf[o++] = 3;			    /* version */
-	memset(buf + o, 0x41, 32), o += 32;		    /* random */
-	buf[o++] = 0;					    /* session id */
+	buf[o++] = 1, o += 3;               /* handshake */
+	buf[o++] = 3, buf[o++] = 3;         /* version */
+	memset(buf + o, 0x41, 32), o += 32; /* random */
+	buf[o++] = 0;                       /* session id */
 	buf[o++] = 0, buf[o++] = 2, buf[o++] = 0x13, buf[o++] = 1;
-	buf[o++] = 1, buf[o++] = 0;			    /* compression */
+	buf[o++] = 1, buf[o++] = 0; /* compression */
 	ext = o, o += 2;
-	buf[o++] = 0, buf[o++] = 0;			    /* server_name */
+	buf[o++] = 0, buf[o++] = 0; /* server_name */
 	buf[o++] = 0, buf[o++] = (uint8_t)(n + 5);
 	buf[o++] = 0, buf[o++] = (uint8_t)(n + 3);
 	buf[o++] = 0, buf[o++] = 0, buf[o++] = (uint8_t)n;
 	memcpy(buf + o, name, n), o += n;
-	buf[o++] = 0x44, buf[o++] = 0x69;		    /* ALPS, 'D' 'i' */
+	buf[o++] = 0x44, buf[o++] = 0x69; /* ALPS, 'D' 'i' */
 	buf[o++] = 0, buf[o++] = 0;
 	buf[ext] = (uint8_t)((o - ext - 2) >> 8);
 	buf[ext + 1] = (uint8_t)(o - ext - 2);
@@ -205,51 +212,53 @@ through_config(void)
 	snprintf(sigdir, sizeof(sigdir), "%s/signatures", dir);
 	mkdir(sigdir, 0700);
 	write_file(sigdir, "sni.ini",
-		   "# a test signature\n"
-		   "frame = 3:be16+5\n"
-		   "regex = (?s)\\x16\\x03...\\x01.*?\\x00\\x00....\\x00"
-		   "%{hostname:be16}\n");
+	           "# a test signature\n"
+	           "frame = 3:be16+5\n"
+	           "regex = (?s)\\x16\\x03...\\x01.*?\\x00\\x00....\\x00"
+	           "%{hostname:be16}\n");
 	write_file(sigdir, "plain.ini", "string = X\n");
 	write_file(sigdir, "badph.ini", "regex = a%{nope}\n");
 
 	cfg = load("bind = 127.0.0.1:1\n"
-		   "[a]\n"
-		   "signature = sni example.com\t*.Example.ORG ; comment\n"
-		   "[b]\n"
-		   "signature = plain\n",
-		   &errs);
+	           "[a]\n"
+	           "signature = sni example.com\t*.Example.ORG ; comment\n"
+	           "[b]\n"
+	           "signature = plain\n",
+	           &errs);
 	for (size_t i = 0; i < errs.n; i++)
 		printf("# %s\n", errs.lines[i]);
 	ok(cfg != NULL && cfg->nsigs == 2, "signature with arguments loads");
 	if (cfg != NULL) {
 		ok_str(cfg->groups[0].name, "sni example.com *.Example.ORG",
 		       "group name shows the arguments");
-		ok(strstr(cfg->sigs[0].text,
-			  "\\x00\\x00....\\x00(?:\\x00\\x0b(?i:example\\.com)|") != NULL,
+		ok(strstr(
+		       cfg->sigs[0].text,
+		       "\\x00\\x00....\\x00(?:\\x00\\x0b(?i:example\\.com)|") !=
+		       NULL,
 		   "expanded text is what -t shows and what is compiled");
 		ok(cfg->groups[0].has_frame, "the file's frame applies");
 		struct {
 			const char *name;
 			enum sig_state want;
 		} cases[] = {
-			{"example.com", SIG_MATCH},
-			{"EXAMPLE.Com", SIG_MATCH},
-			{"www.example.org", SIG_MATCH},
-			{"a-b_c.example.org", SIG_MATCH},
-			{"example.org", SIG_NOMATCH},
-			{"a.b.example.org", SIG_NOMATCH},
-			{"example.co", SIG_NOMATCH},
-			{"example.com.evil.net", SIG_NOMATCH},
-			{"www.example.org.evil.net", SIG_NOMATCH},
-			{"wwwexample.org", SIG_NOMATCH},
-			{"xexample.com", SIG_NOMATCH},
+		    {"example.com", SIG_MATCH},
+		    {"EXAMPLE.Com", SIG_MATCH},
+		    {"www.example.org", SIG_MATCH},
+		    {"a-b_c.example.org", SIG_MATCH},
+		    {"example.org", SIG_NOMATCH},
+		    {"a.b.example.org", SIG_NOMATCH},
+		    {"example.co", SIG_NOMATCH},
+		    {"example.com.evil.net", SIG_NOMATCH},
+		    {"www.example.org.evil.net", SIG_NOMATCH},
+		    {"wwwexample.org", SIG_NOMATCH},
+		    {"xexample.com", SIG_NOMATCH},
 		};
 		for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 			size_t n = hello(buf, cases[i].name);
-			ok(eval(cfg, 0, buf, n) == cases[i].want,
-			   "SNI '%s' %s", cases[i].name,
+			ok(eval(cfg, 0, buf, n) == cases[i].want, "SNI '%s' %s",
+			   cases[i].name,
 			   cases[i].want == SIG_MATCH ? "matches"
-						  : "does not match");
+			                              : "does not match");
 		}
 		/* A length byte 0x41 ('A') must not match 'a' (0x61): the
 		 * lengths stay outside the caseless group. */
@@ -264,27 +273,34 @@ through_config(void)
 	config_errors_free(&errs);
 
 	cfg = load("bind = 127.0.0.1:1\n"
-		   "[a]\n"
-		   "signature = sni\n"
-		   "[b]\n"
-		   "signature = plain extra\n"
-		   "[c]\n"
-		   "signature = sni ex..com\n"
-		   "[d]\n"
-		   "signature = badph x\n",
-		   &errs);
+	           "[a]\n"
+	           "signature = sni\n"
+	           "[b]\n"
+	           "signature = plain extra\n"
+	           "[c]\n"
+	           "signature = sni ex..com\n"
+	           "[d]\n"
+	           "signature = badph x\n",
+	           &errs);
 	for (size_t i = 0; i < errs.n; i++)
 		printf("# %s\n", errs.lines[i]);
 	ok(cfg == NULL && errs.n == 4, "four bad signature lines: %zu errors",
 	   errs.n);
 	if (errs.n == 4) {
-		ok(strstr(errs.lines[0], "c.ini:3: signature 'sni' needs arguments") != NULL,
-		   "missing arguments, at the signature line: %s", errs.lines[0]);
-		ok(strstr(errs.lines[1], "c.ini:5: signature 'plain' takes no arguments") != NULL,
+		ok(strstr(errs.lines[0],
+		          "c.ini:3: signature 'sni' needs arguments") != NULL,
+		   "missing arguments, at the signature line: %s",
+		   errs.lines[0]);
+		ok(strstr(errs.lines[1],
+		          "c.ini:5: signature 'plain' takes no arguments") !=
+		       NULL,
 		   "arguments to a plain signature: %s", errs.lines[1]);
-		ok(strstr(errs.lines[2], "c.ini:7: signature sni ex..com: 'ex..com' is not a host name") != NULL,
+		ok(strstr(errs.lines[2], "c.ini:7: signature sni ex..com: "
+		                         "'ex..com' is not a host name") !=
+		       NULL,
 		   "bad host name, at the signature line: %s", errs.lines[2]);
-		ok(strstr(errs.lines[3], "badph.ini:1: bad placeholder '%{nope}'") != NULL,
+		ok(strstr(errs.lines[3],
+		          "badph.ini:1: bad placeholder '%{nope}'") != NULL,
 		   "bad placeholder, at the signature file's line: %s",
 		   errs.lines[3]);
 	}
