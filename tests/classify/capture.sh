@@ -34,6 +34,8 @@ recorded=0 skipped=0 failed=0
 
 # cap PROTO NAME COMMAND...: run COMMAND (every @PORT@ replaced by the
 # listener's port) against a fresh listener; save to PROTO/NAME.bin.
+# RECORD_PORT=N cap ...: listen on port N (a client that behaves
+# differently on its well-known port).
 cap() {
 	local proto=$1 name=$2 port out rpid
 	shift 2
@@ -45,7 +47,7 @@ cap() {
 	fi
 	mkdir -p "$here/$proto"
 	out=$W/$proto-$name.bin
-	coproc REC { "$PYTHON" "$here/record.py" "$out" 20; }
+	coproc REC { "$PYTHON" "$here/record.py" "$out" 20 ${RECORD_PORT:-}; }
 	rpid=$REC_PID
 	read -r port <&"${REC[0]}"
 	local args=("${@//@PORT@/$port}")
@@ -273,6 +275,8 @@ v="smbclient-$(ver smbclient --version)"
 cap smb "$v-smb2" smbclient -N -L //127.0.0.1 -p @PORT@
 cap smb "$v-smb1" smbclient -N -L //127.0.0.1 -p @PORT@ -m NT1 --option='client min protocol=NT1'
 cap smb "$v-smb3" smbclient -N //127.0.0.1/share -p @PORT@ -m SMB3 -c ls
+# On port 139 smbclient opens with a NetBIOS session request (RFC 1002).
+RECORD_PORT=139 cap smb "$v-netbios-139" smbclient -N -L //127.0.0.1 -p @PORT@
 
 # ---------------------------------------------------------------- amqp
 cap amqp "amqp-publish-$(ver dpkg-query -W amqp-tools)" amqp-publish --url amqp://127.0.0.1:@PORT@ -r q -b hello

@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 """A silent loopback listener that records a client's first flight.
 
-  record.py OUT [SECS]
+  record.py OUT [SECS [PORT]]
 
-Listens on 127.0.0.1 on a free port and prints "PORT\\n" once it listens.
+Listens on 127.0.0.1 on a free port (or PORT) and prints "PORT\\n" once it
+listens.
 Accepts ONE connection, stores what the client sends until it has been silent
 for a second (or closed, or sent 64 KiB), writes it to OUT and exits. It never
 answers: what it records is what the client sends before waiting for a server,
@@ -21,7 +22,7 @@ def main():
     limit = float(sys.argv[2]) if len(sys.argv) > 2 else 20.0
     srv = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    srv.bind(("127.0.0.1", 0))
+    srv.bind(("127.0.0.1", int(sys.argv[3]) if len(sys.argv) > 3 else 0))
     srv.listen(8)
     srv.settimeout(limit)
     print(srv.getsockname()[1], flush=True)
