@@ -251,6 +251,9 @@ fi
 cap sip "sipsak-$(ver sipsak -V)-options" sipsak -E tcp -s sip:alice@127.0.0.1:@PORT@
 cap sip "sipsak-$(ver sipsak -V)-register" sipsak -E tcp -U -C sip:alice@127.0.0.1 -s sip:alice@127.0.0.1:@PORT@
 
+# INFO (RFC 6086) shares its name with a Redis inline command.
+synth sip info "b'INFO sip:bob@example.org SIP/2.0\\r\\nVia: SIP/2.0/TCP 192.0.2.1;branch=z9hG4bK776\\r\\nMax-Forwards: 70\\r\\n\\r\\n'"
+
 # ---------------------------------------------------------------- irc
 cap irc "ii-$(ver dpkg-query -W ii)" ii -s 127.0.0.1 -p @PORT@ -n capture -i "$W/ii"
 cap irc sic sic -h 127.0.0.1 -p @PORT@ -n capture
