@@ -213,6 +213,23 @@ classify(const struct config *cfg, const uint8_t *data, size_t len)
 	return rc;
 }
 
+/* Feeds DATA to a matcher of CFG one byte more at a time, as a client
+ * trickling its bytes would, and returns how many bytes the match took,
+ * or 0 when it never matched on the data. */
+static size_t
+bytes_to_decide(const struct config *cfg, const uint8_t *data, size_t len)
+{
+	struct matcher *m = matcher_new(cfg);
+	struct verdict v;
+	size_t n;
+
+	for (n = 1; n <= len; n++)
+		if (matcher_feed(m, data, n, MATCHER_MORE, scratch, &v))
+			break;
+	matcher_free(m);
+	return n <= len && v.kind == VERDICT_SERVICE ? n : 0;
+}
+
 static void
 samples_vs_signatures(void)
 {
@@ -227,11 +244,15 @@ samples_vs_signatures(void)
 			int r = classify(sigs[i].cfg, smp->data, smp->len);
 			if (strcmp(sigs[i].name, smp->proto) == 0) {
 				has_own = true;
-				ok(r == 1,
+				size_t n = bytes_to_decide(sigs[i].cfg,
+				                           smp->data, smp->len);
+				ok(r == 1 && n > 0,
 				   "%s matches signature %s on its first "
-				   "flight%s",
+				   "flight%s, after %zu of %zu bytes byte by "
+				   "byte",
 				   smp->path, sigs[i].name,
-				   r == 2 ? " (only at the timeout)" : "");
+				   r == 2 ? " (only at the timeout)" : "", n,
+				   smp->len);
 			} else if (strcmp(sigs[i].family, smp->proto) != 0) {
 				checked++;
 				if (r > 0) {
