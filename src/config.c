@@ -631,11 +631,11 @@ global_key(struct parse *p, const char *key, const char *v)
 		}
 	} else if (strcmp(key, "log") == 0) {
 		if (strcmp(v, "stderr") == 0)
-			cfg->log_dest = LOG_STDERR;
+			cfg->log_dest = LOG_TO_STDERR;
 		else if (strcmp(v, "syslog") == 0)
-			cfg->log_dest = LOG_SYSLOG;
+			cfg->log_dest = LOG_TO_SYSLOG;
 		else if (v[0] == '/') {
-			cfg->log_dest = LOG_FILE;
+			cfg->log_dest = LOG_TO_FILE;
 			cfg->log_path = xstrdup(v);
 		} else
 			perr(p, "log: '%s' is not stderr, syslog or an "

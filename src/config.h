@@ -81,7 +81,7 @@ struct config {
 	char *pid_path;  /* NULL: none */
 	int log_level;   /* enum log_level */
 	int log_dest;    /* enum log_dest */
-	char *log_path;  /* with LOG_FILE */
+	char *log_path;  /* with LOG_TO_FILE */
 	/* Privileges, applied once at start (config_identity() resolves
 	 * them); NULL when not given. The lines are for error messages. */
 	char *user, *group, *chroot_dir;

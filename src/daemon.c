@@ -67,7 +67,7 @@ fatal(const struct daemon *d, const char *fmt, ...)
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	log_msg(LVL_ERROR, "%s", msg);
-	if (!d->detached && log_destination() != LOG_STDERR)
+	if (!d->detached && log_destination() != LOG_TO_STDERR)
 		fprintf(stderr, "portsplit: %s\n", msg);
 }
 
@@ -88,8 +88,8 @@ open_log(const struct daemon *d, const struct config *cfg)
 {
 	enum log_dest dest = cfg->log_dest;
 
-	if (d->detach && dest == LOG_STDERR)
-		dest = LOG_SYSLOG;
+	if (d->detach && dest == LOG_TO_STDERR)
+		dest = LOG_TO_SYSLOG;
 	return log_open(dest, cfg->log_path);
 }
 

@@ -142,7 +142,6 @@ open_one(struct daemon *d, struct listener **list, const struct addrinfo *ai,
 	}
 	l->next = *list;
 	*list = l;
-	log_msg(LVL_INFO, "listening on %s", l->name);
 	return 0;
 fail:
 	snprintf(err, errlen, "cannot listen on %s: %s", l->name,
@@ -169,6 +168,9 @@ listener_open_all(struct daemon *d, char *err, size_t errlen)
 		     ai = ai->ai_next)
 			if (open_one(d, &d->listeners, ai, err, errlen) < 0)
 				return -1;
+			else
+				log_msg(LVL_INFO, "listening on %s",
+					d->listeners->name);
 	return 0;
 }
 
@@ -243,6 +245,8 @@ listener_update(struct daemon *d, const struct config *cfg, char *err,
 		log_msg(LVL_INFO, "no longer listening on %s", l->name);
 		close_one(l);
 	}
+	for (struct listener *l = fresh; l != NULL; l = l->next)
+		log_msg(LVL_INFO, "listening on %s", l->name);
 	*pp = fresh;
 	return 0;
 fail:

@@ -17,9 +17,9 @@
 #include <unistd.h>
 
 static enum log_level max_level = LVL_INFO;
-static enum log_dest dest = LOG_STDERR;
-static int file_fd = -1;   /* with LOG_FILE */
-static char *file_path;    /* with LOG_FILE, for log_reopen() */
+static enum log_dest dest = LOG_TO_STDERR;
+static int file_fd = -1;   /* with LOG_TO_FILE */
+static char *file_path;    /* with LOG_TO_FILE, for log_reopen() */
 
 static const char *const level_names[] = {"error", "warn", "info", "debug"};
 
@@ -66,7 +66,7 @@ log_open(enum log_dest to, const char *path)
 	int fd = -1;
 	char *copy = NULL;
 
-	if (to == LOG_FILE) {
+	if (to == LOG_TO_FILE) {
 		copy = strdup(path);
 		if (copy == NULL)
 			return -1;
@@ -76,14 +76,14 @@ log_open(enum log_dest to, const char *path)
 			return -1;
 		}
 	}
-	if (dest == LOG_SYSLOG && to != LOG_SYSLOG)
+	if (dest == LOG_TO_SYSLOG && to != LOG_TO_SYSLOG)
 		closelog();
 	if (file_fd >= 0)
 		close(file_fd);
 	free(file_path);
 	file_fd = fd;
 	file_path = copy;
-	if (to == LOG_SYSLOG && dest != LOG_SYSLOG)
+	if (to == LOG_TO_SYSLOG && dest != LOG_TO_SYSLOG)
 		openlog("portsplit", LOG_PID | LOG_NDELAY, LOG_DAEMON);
 	dest = to;
 	return 0;
@@ -94,7 +94,7 @@ log_reopen(void)
 {
 	int fd;
 
-	if (dest != LOG_FILE)
+	if (dest != LOG_TO_FILE)
 		return 0;
 	fd = open_file(file_path);
 	if (fd < 0)
@@ -128,7 +128,7 @@ log_write(enum log_level level, const char *fmt, va_list ap)
 	int n;
 
 	vsnprintf(line, sizeof(line), fmt, ap);
-	if (dest == LOG_SYSLOG) {
+	if (dest == LOG_TO_SYSLOG) {
 		syslog(priorities[level], "%s", line);
 		return;
 	}
@@ -141,7 +141,7 @@ log_write(enum log_level level, const char *fmt, va_list ap)
 		n = (int)sizeof(out) - 1;
 	/* One write per line keeps lines whole when the file is shared; a
 	 * failed write has nowhere to be reported. */
-	if (write(dest == LOG_FILE ? file_fd : STDERR_FILENO, out,
+	if (write(dest == LOG_TO_FILE ? file_fd : STDERR_FILENO, out,
 		  (size_t)n) < 0)
 		return;
 }

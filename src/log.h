@@ -7,9 +7,9 @@
 enum log_level { LVL_ERROR, LVL_WARN, LVL_INFO, LVL_DEBUG };
 
 /* Where lines go: `log = stderr | syslog | PATH`. */
-enum log_dest { LOG_STDERR, LOG_SYSLOG, LOG_FILE };
+enum log_dest { LOG_TO_STDERR, LOG_TO_SYSLOG, LOG_TO_FILE };
 
-/* Sends lines to DEST from now on (PATH for LOG_FILE: appended to, created
+/* Sends lines to DEST from now on (PATH for LOG_TO_FILE: appended to, created
  * 0640). Syslog uses the daemon facility and the ident "portsplit", and
  * connects at once so that a later chroot does not cut it off. Returns 0,
  * or -1 with errno and the destination unchanged. */

@@ -17,6 +17,7 @@
 #include "daemon.h"
 #include "log.h"
 #include "matcher.h"
+#include "privs.h"
 
 #ifndef PORTSPLIT_VERSION
 #define PORTSPLIT_VERSION "dev"
@@ -112,6 +113,16 @@ print_service(const struct config *cfg, const struct service *svc,
 static int
 check(struct config *cfg)
 {
+	struct config_errors errs;
+	struct privs ids;
+
+	/* Done here as at start: a name that does not resolve stops it. */
+	if (config_identity(cfg, &ids, &errs) < 0) {
+		print_errors(&errs);
+		config_unref(cfg);
+		return 1;
+	}
+	privs_clear(&ids);
 	printf("%s: configuration OK\n", cfg->path);
 	printf("listeners:\n");
 	for (size_t i = 0; i < cfg->nbinds; i++) {
@@ -140,6 +151,18 @@ check(struct config *cfg)
 	printf(", ");
 	print_seconds("idle_timeout", cfg->idle_timeout_ms);
 	printf(", log_level %s\n", log_level_name(cfg->log_level));
+	printf("log: %s", cfg->log_dest == LOG_TO_FILE     ? cfg->log_path
+			  : cfg->log_dest == LOG_TO_SYSLOG ? "syslog (daemon)"
+							: "stderr");
+	if (cfg->pid_path != NULL)
+		printf(", pid file %s", cfg->pid_path);
+	if (cfg->user != NULL)
+		printf(", user %s", cfg->user);
+	if (cfg->group != NULL)
+		printf(", group %s", cfg->group);
+	if (cfg->chroot_dir != NULL)
+		printf(", chroot %s", cfg->chroot_dir);
+	printf("\n");
 	config_unref(cfg);
 	return 0;
 }

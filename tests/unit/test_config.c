@@ -142,7 +142,7 @@ values(void)
 			   !cfg->timeout->pty &&
 			   cfg->timeout->argv[1] == NULL,
 		   "[timeout] exec without arguments, no pty");
-		ok(cfg->log_dest == LOG_FILE &&
+		ok(cfg->log_dest == LOG_TO_FILE &&
 			   strcmp(cfg->log_path, "/tmp/x.log") == 0,
 		   "log = PATH");
 		ok_str(cfg->user, "nobody", "user is kept as written");
