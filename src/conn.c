@@ -57,6 +57,9 @@ conn_accepted(struct daemon *d, int fd, const struct sockaddr *peer,
 	d->nconns++;
 	log_msg(LVL_DEBUG, "accept conn=%llu client=%s listener=%s",
 		(unsigned long long)c->id, c->client, c->listener);
+	/* A client often sends right after its handshake: look now, and
+	 * decide without a wait when its bytes are already here. */
+	on_client(c, fd, LOOP_IN);
 	return;
 fail:
 	log_limited(conn_accepted, LVL_ERROR,
