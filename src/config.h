@@ -119,7 +119,8 @@ struct config *config_ref(struct config *cfg);
 void config_unref(struct config *cfg);
 /* Resolves CFG's `user` and `group` (names or numbers) and checks that the
  * `chroot` folder exists, into *ID (privs.h; the caller clears it with
- * privs_clear). Returns 0, or -1 with errors in ERRS. Run at start
+ * privs_clear). Returns 0, or -1 with errors added to ERRS (which must be
+ * zeroed or hold earlier errors). Run at start
  * and by --check, not on reload: after a chroot the names may not
  * resolve. */
 struct privs;

@@ -104,7 +104,7 @@ static void
 reload(struct daemon *d)
 {
 	struct config *cfg, *old = d->cfg;
-	struct config_errors errs;
+	struct config_errors errs = {0};
 	char err[512];
 
 	if (log_reopen() < 0)
@@ -464,7 +464,7 @@ daemon_run(struct config *cfg, const struct daemon_opts *opts)
 		.detach = opts->detach,
 	};
 	struct privs ids = {0};
-	struct config_errors errs;
+	struct config_errors errs = {0};
 	char err[512];
 	int rc = 1;
 

@@ -113,7 +113,7 @@ print_service(const struct config *cfg, const struct service *svc,
 static int
 check(struct config *cfg)
 {
-	struct config_errors errs;
+	struct config_errors errs = {0};
 	struct privs ids;
 
 	/* Done here as at start: a name that does not resolve stops it. */
