@@ -67,6 +67,7 @@ on_connected(void *arg, int fd, int err)
 		.idle_ms = c->cfg->idle_timeout_ms,
 		.buf = d->relaybuf,
 		.bufsize = d->relaysize,
+		.pool = d->relay_pool,
 	};
 	c->relay = relay_start(d->loop, c->fd, fd, &opts, on_relay_done, c);
 	if (c->relay == NULL) {

@@ -35,9 +35,18 @@
 #include "listener.h"
 #include "log.h"
 #include "privs.h"
+#include "relay.h"
 
 #define PEEK_MAX 65536 /* the largest max_peek */
 #define RELAY_BUF 65536
+/* The splice path: each pipe asks for this capacity (the bigger, the
+ * fewer system calls per gigabyte: measured on loopback, 1 MiB costs about
+ * 0.25 s of CPU per GB where 64 KiB costs 0.5), and the loop keeps this
+ * many empty ones for the next burst instead of making new ones. A pipe
+ * holds bytes only while a destination is full, and the sockets around it
+ * buffer megabytes already. */
+#define RELAY_PIPE_SIZE (1024 * 1024)
+#define RELAY_SPARE_PIPES 16
 #define STOP_GRACE_MS 1000
 
 /* The write end of the self-pipe, for the signal handler. */
@@ -501,6 +510,22 @@ daemon_run(struct config *cfg, const struct daemon_opts *opts)
 			getenv("PORTSPLIT_LOOP"));
 		goto out;
 	}
+	/* PORTSPLIT_RELAY=copy makes every relay copy (the tests run both
+	 * paths); the default splices wherever both ends are sockets. */
+	const char *relay = getenv("PORTSPLIT_RELAY");
+	if (relay != NULL && strcmp(relay, "copy") != 0 &&
+	    strcmp(relay, "splice") != 0) {
+		log_msg(LVL_ERROR, "PORTSPLIT_RELAY: '%s' is not splice or copy",
+			relay);
+		goto out;
+	}
+	if (relay == NULL || strcmp(relay, "splice") == 0) {
+		d.relay_pool = relay_pool_new(RELAY_SPARE_PIPES, RELAY_PIPE_SIZE);
+		if (d.relay_pool == NULL) {
+			fatal(&d, "out of memory");
+			goto out;
+		}
+	}
 	d.peeksize = PEEK_MAX;
 	d.peekbuf = malloc(d.peeksize);
 	d.relaysize = RELAY_BUF;
@@ -561,6 +586,7 @@ out:
 	loop_free(d.loop);
 	free(d.peekbuf);
 	free(d.relaybuf);
+	relay_pool_free(d.relay_pool);
 	sig_scratch_free(d.scratch);
 	config_unref(d.cfg);
 	return rc;

@@ -13,6 +13,7 @@
 
 struct listener;
 struct conn;
+struct relay_pool;
 
 struct daemon {
 	struct loop *loop;
@@ -28,6 +29,9 @@ struct daemon {
 	size_t peeksize;
 	uint8_t *relaybuf;
 	size_t relaysize;
+	/* The splice path's spare pipes; NULL when PORTSPLIT_RELAY=copy
+	 * makes every relay copy. */
+	struct relay_pool *relay_pool;
 	struct sig_scratch *scratch;
 	struct loop_timer *resume; /* re-enables accepting after EMFILE */
 	int sigpipe[2];

@@ -1,9 +1,19 @@
-/* relay: the copy path.
+/* relay: two paths, chosen per connection: splice and copy.
  *
- * Each direction reads from its source into the loop's shared scratch
- * buffer and writes to its destination at once. Only what the destination
- * cannot take is kept, in a buffer of exactly that size owned by the
- * direction, and while it is there the source is not read: that is the
+ * The splice path (sockets on both sides, a pool given) moves bytes with
+ * splice() from the source into a pipe and from the pipe into the
+ * destination, so they never cross into user space. A direction takes a
+ * pipe from the loop's pool when its source becomes readable and gives it
+ * back the moment the pipe is empty again: an idle connection holds no
+ * pipe, and the bytes still in a pipe are that direction's leftover, with
+ * the same backpressure as below. When no pipe can be had (out of
+ * descriptors, or past the user's pipe quota) the connection switches to
+ * the copy path for good.
+ *
+ * The copy path: each direction reads from its source into the loop's shared
+ * scratch buffer and writes to its destination at once. Only what the
+ * destination cannot take is kept, in a buffer of exactly that size owned by
+ * the direction, and while it is there the source is not read: that is the
  * backpressure, and it bounds a connection's memory to one read's worth per
  * direction. An idle connection holds no buffer at all.
  *
@@ -22,6 +32,7 @@
 #include "relay.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,10 +42,28 @@
 /* Reads per readiness event and direction, so that one busy connection
  * cannot starve the others. */
 #define READS_PER_EVENT 4
+/* The smallest pipe worth splicing through: the default size. */
+#define PIPE_MIN 65536
+
+/* One pipe of the splice path and its capacity in bytes. */
+struct relay_pipe {
+	int r, w;
+	size_t cap;
+};
+
+struct relay_pool {
+	struct relay_pipe *spare;
+	size_t n, max;
+	int pipe_size; /* asked with F_SETPIPE_SZ; 0: the system's default */
+};
 
 struct dir {
-	uint8_t *pend; /* leftover the destination did not take */
+	/* The leftover the destination did not take: in PEND (copy path) or
+	 * in PIPE (splice path, PIPED); PLEN bytes either way. */
+	uint8_t *pend;
 	size_t plen, poff;
+	struct relay_pipe pipe;
+	bool piped;
 	bool eof;  /* the source sent FIN */
 	bool shut; /* FIN passed on to the destination */
 	uint64_t bytes;
@@ -54,6 +83,8 @@ struct relay {
 	uint64_t last_ms;
 	uint8_t *buf;
 	size_t bufsize;
+	struct relay_pool *pool;
+	bool splice; /* reads go through pipes */
 	relay_done_fn *fn;
 	void *arg;
 	bool over;
@@ -134,12 +165,164 @@ hangup_read(struct relay *r, int i)
 	hangup(r, i);
 }
 
+/* --- the pipes of the splice path --- */
+
+struct relay_pool *
+relay_pool_new(size_t max_spare, size_t pipe_size)
+{
+	struct relay_pool *p = calloc(1, sizeof(*p));
+
+	if (p == NULL)
+		return NULL;
+	p->spare = calloc(max_spare ? max_spare : 1, sizeof(*p->spare));
+	if (p->spare == NULL) {
+		free(p);
+		return NULL;
+	}
+	p->max = max_spare;
+	p->pipe_size = pipe_size > 0x40000000 ? 0x40000000 : (int)pipe_size;
+	return p;
+}
+
+void
+relay_pool_free(struct relay_pool *p)
+{
+	if (p == NULL)
+		return;
+	for (size_t i = 0; i < p->n; i++) {
+		close(p->spare[i].r);
+		close(p->spare[i].w);
+	}
+	free(p->spare);
+	free(p);
+}
+
+/* Gives direction D a pipe: a spare one, or a new one. Returns 0, or -1
+ * with errno (EMFILE, ENFILE, ENOMEM; ENOBUFS for a pipe too small). */
+static int
+pipe_take(struct relay_pool *p, struct dir *d)
+{
+	int fds[2], got;
+
+	if (p->n > 0) {
+		d->pipe = p->spare[--p->n];
+		d->piped = true;
+		return 0;
+	}
+	if (pipe2(fds, O_NONBLOCK | O_CLOEXEC) < 0)
+		return -1;
+	/* Bigger than the default 64 KiB means fewer system calls per
+	 * megabyte; when the per-user pipe quota says no, the default is
+	 * fine. */
+	got = p->pipe_size > 0 ? fcntl(fds[1], F_SETPIPE_SZ, p->pipe_size) : -1;
+	if (got < 0)
+		got = fcntl(fds[1], F_GETPIPE_SZ);
+	if (got < PIPE_MIN) {
+		/* Past its pipe quota a user gets pipes of two pages, which
+		 * would move less per call than the copy path does. */
+		close(fds[0]);
+		close(fds[1]);
+		errno = ENOBUFS;
+		return -1;
+	}
+	d->pipe.r = fds[0];
+	d->pipe.w = fds[1];
+	d->pipe.cap = (size_t)got;
+	d->piped = true;
+	return 0;
+}
+
+/* Takes direction D's pipe away: back to the pool when it is empty and
+ * there is room, else closed (bytes still in it are dropped). */
+static void
+pipe_release(struct relay_pool *p, struct dir *d)
+{
+	if (!d->piped)
+		return;
+	if (d->plen == 0 && p->n < p->max) {
+		p->spare[p->n++] = d->pipe;
+	} else {
+		close(d->pipe.r);
+		close(d->pipe.w);
+	}
+	d->piped = false;
+	d->plen = 0;
+}
+
+/* Writes what direction I's pipe holds into its destination, giving the
+ * pipe back once it is empty; -1 when the relay ended. */
+static int
+flush_pipe(struct relay *r, int i)
+{
+	struct dir *d = &r->d[i];
+
+	while (d->plen > 0) {
+		ssize_t n = splice(d->pipe.r, NULL, r->fd[1 - i], NULL, d->plen,
+				   SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+		if (n < 0) {
+			if (errno == EAGAIN || errno == EINTR)
+				return 0;
+			finish(r, errno, 1 - i);
+			return -1;
+		}
+		if (n == 0) {
+			/* Cannot happen while the pipe holds bytes; never
+			 * wait for a writable socket that takes nothing. */
+			finish(r, EIO, 1 - i);
+			return -1;
+		}
+		d->plen -= (size_t)n;
+	}
+	pipe_release(r->pool, d);
+	maybe_shut(r, i);
+	return 0;
+}
+
+/* The splice path of pump(): source -> pipe -> destination. */
+static int
+pump_pipe(struct relay *r, int i)
+{
+	struct dir *d = &r->d[i];
+
+	for (int k = 0; k < READS_PER_EVENT && reading(d); k++) {
+		if (!d->piped && pipe_take(r->pool, d) < 0) {
+			r->splice = false; /* no pipe to be had: copy */
+			return 1;
+		}
+		size_t cap = d->pipe.cap;
+		ssize_t n = splice(r->fd[i], NULL, d->pipe.w, NULL, cap,
+				   SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+		if (n == 0) {
+			pipe_release(r->pool, d);
+			d->eof = true;
+			maybe_shut(r, i);
+			return 0;
+		}
+		if (n < 0) {
+			if (errno == EAGAIN || errno == EINTR)
+				break;
+			finish(r, errno, i);
+			return -1;
+		}
+		d->bytes += (size_t)n;
+		d->plen = (size_t)n;
+		if (flush_pipe(r, i) < 0)
+			return -1;
+		if (d->plen > 0 || (size_t)n < cap)
+			return 0; /* destination full, or drained for now */
+	}
+	pipe_release(r->pool, d);
+	return 0;
+}
+
 /* Writes direction I's leftover; -1 when the relay ended. */
 static int
 flush(struct relay *r, int i)
 {
 	struct dir *d = &r->d[i];
 
+	if (d->piped)
+		return flush_pipe(r, i);
 	while (d->plen > 0) {
 		ssize_t n = dst_write(r, 1 - i, d->pend + d->poff, d->plen);
 		if (n < 0) {
@@ -168,6 +351,12 @@ pump(struct relay *r, int i)
 {
 	struct dir *d = &r->d[i];
 
+	if (r->splice) {
+		int rc = pump_pipe(r, i);
+		if (rc <= 0)
+			return rc;
+		/* No pipe to be had: this turn and the rest copy. */
+	}
 	for (int k = 0; k < READS_PER_EVENT && reading(d); k++) {
 		ssize_t n = src_read(r, i, r->buf, r->bufsize);
 		if (n == 0) {
@@ -296,6 +485,8 @@ finish(struct relay *r, int error, int side)
 		loop_unwatch(r->w[i]);
 		close(r->fd[i]);
 		free(r->d[i].pend);
+		if (r->d[i].piped)
+			pipe_release(r->pool, &r->d[i]);
 	}
 	loop_timer_free(r->idle);
 	free(r);
@@ -318,6 +509,8 @@ relay_start(struct loop *loop, int a, int b, const struct relay_opts *opts,
 	r->eof_char = opts->eof_char;
 	r->buf = opts->buf;
 	r->bufsize = opts->bufsize;
+	r->pool = opts->pool;
+	r->splice = opts->pool != NULL && !opts->b_is_pty;
 	r->idle_ms = opts->idle_ms;
 	r->fn = fn;
 	r->arg = arg;

@@ -22,12 +22,30 @@ struct relay_stats {
  * gone by then. */
 typedef void relay_done_fn(void *arg, const struct relay_stats *st);
 
+/* Spare pipes of the splice path, shared by every relay of one loop. A
+ * direction takes a pipe when data starts to flow and gives it back as soon
+ * as the pipe is empty, so an idle connection holds none; the pool keeps a
+ * few empty ones so that a busy loop does not create a pipe per burst. */
+struct relay_pool;
+
+/* Makes a pool that keeps up to MAX_SPARE empty pipes, each asked for
+ * PIPE_SIZE bytes of capacity (best effort: the system may refuse and
+ * leave its default). NULL when out of memory. */
+struct relay_pool *relay_pool_new(size_t max_spare, size_t pipe_size);
+/* Closes the spare pipes and frees POOL; every relay using it must be
+ * over. NULL is allowed. */
+void relay_pool_free(struct relay_pool *pool);
+
 struct relay_opts {
 	uint32_t idle_ms; /* 0: no idle timeout */
 	/* A scratch buffer shared by every relay of the loop: data waits in
 	 * a connection's own memory only when its destination is full. */
 	uint8_t *buf;
 	size_t bufsize;
+	/* Non-NULL: bytes move with splice() through pipes from POOL, never
+	 * through user space (not with a pty: a terminal is read and
+	 * written). NULL: the copy path through BUF. */
+	struct relay_pool *pool;
 	/* B is not a socket but a pseudo-terminal master: it is read and
 	 * written with read()/write(); EIO from it means the terminal hung
 	 * up (its program is gone), which ends B's output like a FIN and
