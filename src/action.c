@@ -23,8 +23,10 @@
 #include "pty.h"
 #include "relay.h"
 
-/* How long a program may outlive its terminal's hang-up before SIGKILL. */
+/* How long a program may outlive its terminal's hang-up before SIGKILL,
+ * and how long it may go on after the client's FIN before the hang-up. */
 #define HANGUP_GRACE_MS 5000
+#define PTY_LINGER_MS 5000
 
 static void
 on_relay_done(void *arg, const struct relay_stats *st)
@@ -188,6 +190,7 @@ start_exec(struct conn *c, const struct service *svc)
 		.b_is_pty = true,
 		.has_eof_char = true,
 		.eof_char = pty_eof_char(master),
+		.pty_linger_ms = PTY_LINGER_MS,
 	};
 	c->relay = relay_start(d->loop, c->fd, master, &opts,
 			       on_pty_relay_done, c);

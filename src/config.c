@@ -527,6 +527,7 @@ static const char *const single_keys[] = {
 	"timeout", "maxconn", "max_peek",	 "pid",
 	"log_level", "connect_timeout", "idle_timeout", "signature_path",
 	"user",	     "group",		"chroot",	"log",
+	"workers",
 };
 
 static void
@@ -597,6 +598,16 @@ global_key(struct parse *p, const char *key, const char *v)
 			     v);
 		else
 			cfg->max_peek = u;
+	} else if (strcmp(key, "workers") == 0) {
+		/* 0 stands for auto: the processor count, found at start. */
+		if (strcmp(v, "auto") == 0)
+			cfg->workers = 0;
+		else if (parse_uint(v, 1, CONFIG_WORKERS_MAX, &u) < 0)
+			perr(p, "workers: '%s' is not auto or a number from 1 "
+				"to %d",
+			     v, CONFIG_WORKERS_MAX);
+		else
+			cfg->workers = (unsigned)u;
 	} else if (strcmp(key, "pid") == 0) {
 		if (*v == '\0')
 			perr(p, "pid: empty path");
@@ -850,10 +861,15 @@ build(struct parse *p)
 			svc->backend = sec->backend;
 			sec->connect = NULL;
 			sec->backend = NULL;
-			svc->argv = sec->argv;
 			svc->pty = sec->pty == 1;
-			sec->argv = NULL;
-			sec->argc = 0;
+			/* Only a whole vector moves: execarg without exec (an
+			 * error) leaves slot 0 empty, and it is freed with the
+			 * section, which knows its length. */
+			if (sec->argv != NULL && sec->argv[0] != NULL) {
+				svc->argv = sec->argv;
+				sec->argv = NULL;
+				sec->argc = 0;
+			}
 			svc->first_group = cfg->ngroups;
 			svc->first_sig = cfg->nsigs;
 			for (size_t k = 0; k < sec->ngroups; k++) {
@@ -1013,6 +1029,7 @@ config_load(const char *path, struct config **out, struct config_errors *errs)
 	cfg->timeout_ms = 5000;
 	cfg->connect_timeout_ms = 10000;
 	cfg->maxconn = 1024;
+	cfg->workers = 1;
 	cfg->max_peek = 8192;
 	cfg->log_level = LVL_INFO;
 	cfg->sig_path = default_sig_path(path);

@@ -18,6 +18,9 @@
 #include "frame.h"
 #include "sig.h"
 
+/* The largest `workers =`. */
+#define CONFIG_WORKERS_MAX 256
+
 /* What happens to a connection a service takes. */
 enum action_kind { ACTION_CLOSE, ACTION_CONNECT, ACTION_EXEC };
 
@@ -77,6 +80,7 @@ struct config {
 	uint32_t connect_timeout_ms;
 	uint32_t idle_timeout_ms; /* 0: none */
 	unsigned maxconn;
+	unsigned workers; /* event-loop processes; 0: auto, one per core */
 	size_t max_peek;
 	char *pid_path;  /* NULL: none */
 	int log_level;   /* enum log_level */

@@ -19,6 +19,7 @@
 #include "bytes.h"
 #include "exec.h"
 #include "log.h"
+#include "workers.h"
 
 static void on_client(void *arg, int fd, unsigned events);
 static void on_timeout(void *arg);
@@ -65,6 +66,7 @@ fail:
 	log_limited(conn_accepted, LVL_ERROR,
 		    "out of memory: closing a new connection");
 	close(fd);
+	workers_conn_give(d); /* the listener counted it */
 }
 
 static void
@@ -198,6 +200,7 @@ conn_end(struct conn *c)
 	if (c->next != NULL)
 		c->next->prev = c->prev;
 	d->nconns--;
+	workers_conn_give(d);
 	config_unref(c->cfg);
 	free(c);
 	if (d->stopping && d->nconns == 0)

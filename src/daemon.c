@@ -15,7 +15,23 @@
  * SIGTERM/SIGINT: listeners close at once, relayed and undecided
  * connections end, programs get SIGTERM (or their terminal's hang-up);
  * what is still running after STOP_GRACE_MS is killed, and after as long
- * again the daemon exits regardless. A second signal exits at once. */
+ * again the daemon exits regardless. A second signal exits at once.
+ *
+ * With `workers` above 1 the process that starts is the master: it binds
+ * (listener_set), writes the pid file, drops privileges, then forks one
+ * worker per slot and only supervises, waiting for signals with
+ * sigwaitinfo() (it runs no loop). A worker is the daemon above on its
+ * slot's sockets. The master's SIGHUP loads the configuration and updates
+ * the sockets as a lone daemon does; when that works it starts a new
+ * generation of workers with the new configuration and tells the old ones
+ * to retire (SIGQUIT): they close their sockets and end with their last
+ * connection, so connections in progress go on untouched. A worker that
+ * dies is replaced, no sooner than RESTART_MIN_MS after the slot's last
+ * start. SIGTERM/SIGINT go on to every worker, which stops as a lone
+ * daemon does; the master then removes the pid file and exits, killing
+ * what still runs after MASTER_STOP_MS. Workers are in a process group of
+ * their own (a terminal's Ctrl-C reaches the master only, which passes it
+ * on once) and get SIGTERM if the master vanishes. */
 #define _GNU_SOURCE
 #include "daemon.h"
 
@@ -27,7 +43,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "conn.h"
@@ -36,6 +55,7 @@
 #include "log.h"
 #include "privs.h"
 #include "relay.h"
+#include "workers.h"
 
 #define PEEK_MAX 65536 /* the largest max_peek */
 #define RELAY_BUF 65536
@@ -48,6 +68,20 @@
 #define RELAY_PIPE_SIZE (1024 * 1024)
 #define RELAY_SPARE_PIPES 16
 #define STOP_GRACE_MS 1000
+/* A worker stops within 2 STOP_GRACE_MS; the master allows a second more. */
+#define MASTER_STOP_MS (2 * STOP_GRACE_MS + 1000)
+#define RESTART_MIN_MS 1000
+
+/* One live worker process, in the master. */
+struct worker {
+	pid_t pid;
+	unsigned slot; /* its sockets in the listener set */
+	unsigned gen;  /* the configuration generation it runs */
+	int tally;     /* its count in the shared memory */
+	bool retired;  /* told to retire */
+};
+
+static void new_generation(struct daemon *d);
 
 /* The write end of the self-pipe, for the signal handler. */
 static int signal_fd = -1;
@@ -131,7 +165,8 @@ reload(struct daemon *d)
 		config_errors_free(&errs);
 		return;
 	}
-	if (listener_update(d, cfg, err, sizeof(err)) < 0) {
+	if ((d->set != NULL ? listener_set_update(d->set, cfg, err, sizeof(err))
+			    : listener_update(d, cfg, err, sizeof(err))) < 0) {
 		log_msg(LVL_ERROR,
 			"reload failed: %s; the running configuration stays",
 			err);
@@ -145,6 +180,10 @@ reload(struct daemon *d)
 	    !same_text(cfg->pid_path, old->pid_path))
 		log_msg(LVL_WARN, "reload: changes to user, group, chroot and "
 				  "pid take effect at the next start");
+	if ((cfg->workers > 0 ? cfg->workers : workers_auto()) != d->nworkers)
+		log_msg(LVL_WARN, "reload: a new number of workers takes effect "
+				  "at the next start; %u go on",
+			d->nworkers);
 	if (cfg->log_dest != old->log_dest ||
 	    !same_text(cfg->log_path, old->log_path)) {
 		if (open_log(d, cfg) < 0)
@@ -157,6 +196,8 @@ reload(struct daemon *d)
 	config_unref(old);
 	log_msg(LVL_INFO, "reloaded: %zu services, %zu bind lines",
 		cfg->nservices, cfg->nbinds);
+	if (d->set != NULL)
+		new_generation(d);
 }
 
 static void
@@ -187,13 +228,14 @@ stop(struct daemon *d, int signo)
 {
 	const char *name = signo == SIGTERM ? "SIGTERM" : "SIGINT";
 
-	if (d->stopping) {
+	if (d->stopping && !d->retiring) {
 		log_msg(LVL_INFO, "%s again: exiting now", name);
 		loop_stop(d->loop);
 		return;
 	}
 	log_msg(LVL_INFO, "%s: stopping", name);
 	d->stopping = true;
+	d->retiring = false;
 	listener_close_all(d);
 	for (struct conn *c = d->conns, *next; c != NULL; c = next) {
 		next = c->next;
@@ -208,6 +250,25 @@ stop(struct daemon *d, int signo)
 		loop_stop(d->loop);
 	else
 		loop_timer_arm(d->stop_timer, STOP_GRACE_MS);
+}
+
+/* SIGQUIT, in a worker: the master started a new generation. */
+static void
+retire(struct daemon *d)
+{
+	if (d->stopping)
+		return;
+	log_msg(LVL_INFO, "retiring: a reload replaced this worker; it ends "
+			  "with its last connection (%u open)",
+		d->nconns);
+	if (log_reopen() < 0) {
+		/* The lines go on to the old file. */
+	}
+	d->stopping = true;
+	d->retiring = true;
+	listener_close_all(d);
+	if (d->nconns == 0)
+		loop_stop(d->loop);
 }
 
 static void
@@ -225,8 +286,16 @@ on_signal_pipe(void *arg, int fd, unsigned events)
 				exec_table_reap(d->children);
 				break;
 			case SIGHUP:
-				if (!d->stopping)
+				if (d->worker)
+					log_msg(LVL_WARN, "SIGHUP: a worker does "
+							  "not reload; signal "
+							  "the master, pid %ld",
+						(long)getppid());
+				else if (!d->stopping)
 					reload(d);
+				break;
+			case SIGQUIT:
+				retire(d);
 				break;
 			default:
 				stop(d, sigs[i]);
@@ -251,6 +320,8 @@ setup_signals(struct daemon *d)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
 	/* Stopped children are no news; exited ones are reaped. */
+	if (d->worker)
+		sigaction(SIGQUIT, &sa, NULL);
 	sa.sa_flags = SA_RESTART | SA_NOCLDSTOP;
 	sigaction(SIGCHLD, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
@@ -460,6 +531,398 @@ end_children(struct daemon *d)
 	}
 }
 
+/* At exit, in every kind of process: releases what the daemon holds. */
+static void
+teardown(struct daemon *d)
+{
+	pid_remove(d);
+	listener_close_all(d);
+	conn_end_all(d);
+	end_children(d);
+	exec_table_free(d->children);
+	loop_timer_free(d->stop_timer);
+	free(d->config_path);
+	if (d->ready_fd >= 0)
+		close(d->ready_fd);
+	if (d->devnull >= 0)
+		close(d->devnull);
+	loop_unwatch(d->sigwatch);
+	if (d->sigpipe[0] >= 0) {
+		close(d->sigpipe[0]);
+		close(d->sigpipe[1]);
+	}
+	loop_free(d->loop);
+	free(d->peekbuf);
+	free(d->relaybuf);
+	relay_pool_free(d->relay_pool);
+	sig_scratch_free(d->scratch);
+	config_unref(d->cfg);
+	listener_set_free(d->set);
+	workers_share_free(d->share);
+	free(d->workers);
+	free(d->started_at);
+	free(d->restart_at);
+}
+
+/* The implementation choices the environment makes, checked once at start
+ * (before any worker exists): PORTSPLIT_LOOP names the loop backend (the
+ * loop itself says which names it knows), PORTSPLIT_RELAY=copy turns the
+ * splice path off. The tests run the suite under both. */
+static int
+check_env(struct daemon *d)
+{
+	const char *name = getenv("PORTSPLIT_LOOP");
+	const char *relay = getenv("PORTSPLIT_RELAY");
+	struct loop *probe = loop_new(name);
+
+	if (probe == NULL && errno == EINVAL) {
+		log_msg(LVL_ERROR, "PORTSPLIT_LOOP: '%s' is not epoll or poll",
+			name);
+		return -1;
+	}
+	if (probe == NULL) {
+		fatal(d, "event loop: %s", strerror(errno));
+		return -1;
+	}
+	loop_free(probe);
+	if (relay != NULL && strcmp(relay, "copy") != 0 &&
+	    strcmp(relay, "splice") != 0) {
+		log_msg(LVL_ERROR, "PORTSPLIT_RELAY: '%s' is not splice or copy",
+			relay);
+		return -1;
+	}
+	d->relay_copy = relay != NULL && strcmp(relay, "copy") == 0;
+	return 0;
+}
+
+/* What a process that runs the loop needs: the loop, the relay's pipes,
+ * the scratch buffers, the program table, the signals. */
+static int
+prepare(struct daemon *d)
+{
+	d->loop = loop_new(getenv("PORTSPLIT_LOOP"));
+	if (!d->relay_copy)
+		d->relay_pool = relay_pool_new(RELAY_SPARE_PIPES,
+					       RELAY_PIPE_SIZE);
+	d->peeksize = PEEK_MAX;
+	d->peekbuf = malloc(d->peeksize);
+	d->relaysize = RELAY_BUF;
+	d->relaybuf = malloc(d->relaysize);
+	d->scratch = sig_scratch_new();
+	if (d->loop != NULL)
+		d->children = exec_table_new(d->loop);
+	if (d->loop == NULL || (!d->relay_copy && d->relay_pool == NULL) ||
+	    d->peekbuf == NULL || d->relaybuf == NULL || d->scratch == NULL ||
+	    d->children == NULL) {
+		fatal(d, "out of memory");
+		return -1;
+	}
+	if (setup_signals(d) < 0) {
+		fatal(d, "signals: %s", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* --- the master of several workers --- */
+
+static uint64_t
+now_ms(void)
+{
+	return loop_clock_us() / 1000;
+}
+
+/* The signals the master waits for; blocked from the start, so that none
+ * is lost before it waits, and inherited blocked by each worker until it
+ * has its handlers. SIGQUIT is only blocked: it means "retire" to a worker,
+ * and nothing to the master. */
+static void
+master_signals(sigset_t *wait, sigset_t *block)
+{
+	sigemptyset(wait);
+	sigaddset(wait, SIGTERM);
+	sigaddset(wait, SIGINT);
+	sigaddset(wait, SIGHUP);
+	sigaddset(wait, SIGCHLD);
+	*block = *wait;
+	sigaddset(block, SIGQUIT);
+}
+
+/* Before the privilege drop: the shared count, the workers' table, and
+ * every socket, bound once per worker slot. */
+static int
+master_prepare(struct daemon *d, char *err, size_t errlen)
+{
+	sigset_t wait, block;
+
+	master_signals(&wait, &block);
+	sigprocmask(SIG_BLOCK, &block, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	d->share = workers_share_new();
+	if (d->share == NULL) {
+		snprintf(err, errlen, "shared memory for %u workers: %s",
+			 d->nworkers, strerror(errno));
+		return -1;
+	}
+	d->workers = calloc(WORKERS_MAX, sizeof(*d->workers));
+	d->started_at = calloc(d->nworkers, sizeof(*d->started_at));
+	d->restart_at = calloc(d->nworkers, sizeof(*d->restart_at));
+	if (d->workers == NULL || d->started_at == NULL ||
+	    d->restart_at == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	d->set = listener_set_open(d->cfg, d->nworkers, err, errlen);
+	return d->set == NULL ? -1 : 0;
+}
+
+/* In the child of fork(): the worker of SLOT, counting its connections in
+ * TALLY. Returns its exit status. */
+static int
+worker_main(struct daemon *d, unsigned slot, int tally, pid_t master)
+{
+	struct listener_set *set = d->set;
+	char err[512], tag[24];
+	sigset_t none;
+	int rc = 1;
+
+	d->worker = true;
+	d->tally = tally;
+	d->set = NULL;
+	d->pid_written = false; /* the master's to remove */
+	free(d->workers);
+	free(d->started_at);
+	free(d->restart_at);
+	d->workers = NULL;
+	d->started_at = d->restart_at = NULL;
+	d->nlive = 0;
+	snprintf(tag, sizeof(tag), "%ld", (long)getpid());
+	log_set_tag(tag);
+	setpgid(0, 0);
+	if (prctl(PR_SET_PDEATHSIG, SIGTERM) < 0 || getppid() != master) {
+		listener_set_free(set);
+		goto out; /* the master is gone already */
+	}
+	if (prepare(d) < 0) {
+		listener_set_free(set);
+		goto out;
+	}
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	if (listener_adopt(d, set, slot, err, sizeof(err)) < 0) {
+		log_msg(LVL_ERROR, "worker %u: %s", slot + 1, err);
+		goto out;
+	}
+	log_msg(LVL_INFO, "worker %u of %u running (generation %u)", slot + 1,
+		d->nworkers, d->gen + 1);
+	if (loop_run(d->loop) < 0)
+		log_msg(LVL_ERROR, "event loop: %s", strerror(errno));
+	else
+		rc = 0;
+out:
+	teardown(d);
+	return rc;
+}
+
+/* Starts the worker of SLOT for the current generation; when it cannot,
+ * tries again RESTART_MIN_MS later. */
+static void
+spawn(struct daemon *d, unsigned slot, uint64_t now)
+{
+	int tally = workers_tally_take(d->share);
+	pid_t pid, master = getpid();
+
+	if (tally < 0) {
+		log_limited(spawn, LVL_ERROR,
+			    "cannot start worker %u: %d worker processes are "
+			    "alive (retiring ones wait for their connections)",
+			    slot + 1, WORKERS_MAX);
+		d->restart_at[slot] = now + RESTART_MIN_MS;
+		return;
+	}
+	fflush(NULL);
+	pid = fork();
+	if (pid < 0) {
+		log_limited(spawn, LVL_ERROR, "cannot start worker %u: %s",
+			    slot + 1, strerror(errno));
+		workers_tally_release(d->share, tally);
+		d->restart_at[slot] = now + RESTART_MIN_MS;
+		return;
+	}
+	if (pid == 0)
+		_exit(worker_main(d, slot, tally, master));
+	d->workers[d->nlive++] = (struct worker){
+		.pid = pid,
+		.slot = slot,
+		.gen = d->gen,
+		.tally = tally,
+	};
+	d->started_at[slot] = now;
+	d->restart_at[slot] = 0;
+}
+
+/* After a reload: new workers on the new configuration, and the old ones
+ * told to retire. */
+static void
+new_generation(struct daemon *d)
+{
+	uint64_t now = now_ms();
+	size_t old = d->nlive, retiring = 0;
+
+	d->gen++;
+	for (unsigned s = 0; s < d->nworkers; s++)
+		spawn(d, s, now);
+	for (size_t i = 0; i < old; i++) {
+		struct worker *w = &d->workers[i];
+		if (w->gen != d->gen && !w->retired) {
+			kill(w->pid, SIGQUIT);
+			w->retired = true;
+			retiring++;
+		}
+	}
+	log_msg(LVL_INFO, "reload: %u new workers; %zu old ones retire as "
+			  "their connections end",
+		d->nworkers, retiring);
+}
+
+/* SIGCHLD: reaps the workers that ended and gives back their count; a
+ * worker of the current generation is replaced, unless stopping. */
+static void
+reap(struct daemon *d, uint64_t now)
+{
+	pid_t pid;
+	int status;
+	char how[32];
+
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		size_t i = 0;
+		while (i < d->nlive && d->workers[i].pid != pid)
+			i++;
+		if (i == d->nlive)
+			continue;
+		struct worker w = d->workers[i];
+		d->workers[i] = d->workers[--d->nlive];
+		workers_tally_release(d->share, w.tally);
+		exec_status_text(status, how, sizeof(how));
+		if (w.gen != d->gen || d->stopping) {
+			log_msg(LVL_INFO, "worker %u pid %ld ended (%s)",
+				w.slot + 1, (long)pid, how);
+			continue;
+		}
+		uint64_t at = d->started_at[w.slot] + RESTART_MIN_MS;
+		d->restart_at[w.slot] = at > now ? at : now;
+		log_msg(LVL_ERROR,
+			"worker %u pid %ld ended (%s): starting another%s",
+			w.slot + 1, (long)pid, how,
+			at > now ? " in a moment" : "");
+	}
+}
+
+/* SIGTERM or SIGINT to the master. */
+static void
+master_stop(struct daemon *d, int signo, uint64_t now)
+{
+	const char *name = signo == SIGTERM ? "SIGTERM" : "SIGINT";
+
+	if (d->stopping) {
+		/* Each worker takes a second signal as "exit now". */
+		log_msg(LVL_INFO, "%s again: workers exit now", name);
+		if (d->kill_at > now + STOP_GRACE_MS)
+			d->kill_at = now + STOP_GRACE_MS;
+	} else {
+		log_msg(LVL_INFO, "%s: stopping %zu workers", name, d->nlive);
+		d->stopping = true;
+		d->kill_at = now + MASTER_STOP_MS;
+		/* New connections are refused once the workers have closed
+		 * their copies too. */
+		listener_set_free(d->set);
+		d->set = NULL;
+	}
+	for (size_t i = 0; i < d->nlive; i++)
+		kill(d->workers[i].pid, SIGTERM);
+}
+
+/* Milliseconds until the master has something to do; -1: nothing. */
+static long
+next_due(const struct daemon *d, uint64_t now)
+{
+	uint64_t due = 0;
+
+	if (d->stopping)
+		due = d->kill_at;
+	else
+		for (unsigned s = 0; s < d->nworkers; s++)
+			if (d->restart_at[s] != 0 &&
+			    (due == 0 || d->restart_at[s] < due))
+				due = d->restart_at[s];
+	if (due == 0)
+		return -1;
+	return due > now ? (long)(due - now) : 0;
+}
+
+/* The master's life once everything is bound and dropped: start the
+ * workers, then react to signals until the last worker has ended. */
+static int
+supervise(struct daemon *d)
+{
+	sigset_t wait, block;
+	uint64_t now = now_ms();
+
+	master_signals(&wait, &block);
+	log_msg(LVL_INFO, "master pid %ld: starting %u workers",
+		(long)getpid(), d->nworkers);
+	for (unsigned s = 0; s < d->nworkers; s++)
+		spawn(d, s, now);
+	for (;;) {
+		long ms = next_due(d, now);
+		int sig;
+
+		if (d->stopping && d->nlive == 0)
+			return 0;
+		if (ms < 0) {
+			sig = sigwaitinfo(&wait, NULL);
+		} else {
+			struct timespec ts = {.tv_sec = ms / 1000,
+					      .tv_nsec = ms % 1000 * 1000000};
+			sig = sigtimedwait(&wait, NULL, &ts);
+		}
+		now = now_ms();
+		switch (sig) {
+		case SIGCHLD:
+			reap(d, now);
+			break;
+		case SIGHUP:
+			if (!d->stopping)
+				reload(d);
+			break;
+		case SIGTERM:
+		case SIGINT:
+			master_stop(d, sig, now);
+			break;
+		}
+		if (d->stopping && d->nlive > 0 && now >= d->kill_at) {
+			if (d->stop_killed) {
+				log_msg(LVL_WARN, "stopping: %zu workers did "
+						  "not end; exiting anyway",
+					d->nlive);
+				return 0;
+			}
+			log_msg(LVL_WARN, "stopping: %zu workers still running "
+					  "after %d ms: SIGKILL",
+				d->nlive, MASTER_STOP_MS);
+			for (size_t i = 0; i < d->nlive; i++)
+				kill(d->workers[i].pid, SIGKILL);
+			d->stop_killed = true;
+			d->kill_at = now + STOP_GRACE_MS;
+		} else if (!d->stopping) {
+			for (unsigned s = 0; s < d->nworkers; s++)
+				if (d->restart_at[s] != 0 &&
+				    d->restart_at[s] <= now)
+					spawn(d, s, now);
+		}
+	}
+}
+
 int
 daemon_run(struct config *cfg, const struct daemon_opts *opts)
 {
@@ -503,46 +966,17 @@ daemon_run(struct config *cfg, const struct daemon_opts *opts)
 		goto out;
 	}
 
-	/* PORTSPLIT_LOOP=poll selects the portable backend (tests run both). */
-	d.loop = loop_new(getenv("PORTSPLIT_LOOP"));
-	if (d.loop == NULL && errno == EINVAL) {
-		log_msg(LVL_ERROR, "PORTSPLIT_LOOP: '%s' is not epoll or poll",
-			getenv("PORTSPLIT_LOOP"));
+	if (check_env(&d) < 0)
 		goto out;
-	}
-	/* PORTSPLIT_RELAY=copy makes every relay copy (the tests run both
-	 * paths); the default splices wherever both ends are sockets. */
-	const char *relay = getenv("PORTSPLIT_RELAY");
-	if (relay != NULL && strcmp(relay, "copy") != 0 &&
-	    strcmp(relay, "splice") != 0) {
-		log_msg(LVL_ERROR, "PORTSPLIT_RELAY: '%s' is not splice or copy",
-			relay);
-		goto out;
-	}
-	if (relay == NULL || strcmp(relay, "splice") == 0) {
-		d.relay_pool = relay_pool_new(RELAY_SPARE_PIPES, RELAY_PIPE_SIZE);
-		if (d.relay_pool == NULL) {
-			fatal(&d, "out of memory");
+	d.nworkers = cfg->workers > 0 ? cfg->workers : workers_auto();
+	if (d.nworkers > 1) {
+		if (master_prepare(&d, err, sizeof(err)) < 0) {
+			fatal(&d, "%s", err);
 			goto out;
 		}
-	}
-	d.peeksize = PEEK_MAX;
-	d.peekbuf = malloc(d.peeksize);
-	d.relaysize = RELAY_BUF;
-	d.relaybuf = malloc(d.relaysize);
-	d.scratch = sig_scratch_new();
-	if (d.loop != NULL)
-		d.children = exec_table_new(d.loop);
-	if (d.loop == NULL || d.peekbuf == NULL || d.relaybuf == NULL ||
-	    d.scratch == NULL || d.children == NULL) {
-		fatal(&d, "out of memory");
+	} else if (prepare(&d) < 0) {
 		goto out;
-	}
-	if (setup_signals(&d) < 0) {
-		fatal(&d, "signals: %s", strerror(errno));
-		goto out;
-	}
-	if (listener_open_all(&d, err, sizeof(err)) < 0) {
+	} else if (listener_open_all(&d, err, sizeof(err)) < 0) {
 		fatal(&d, "%s", err);
 		goto out;
 	}
@@ -561,33 +995,14 @@ daemon_run(struct config *cfg, const struct daemon_opts *opts)
 		detach_done(&d);
 	log_msg(LVL_INFO, "portsplit %s running: %zu services, timeout %.3gs",
 		PORTSPLIT_VERSION, cfg->nservices, cfg->timeout_ms / 1000.0);
-	if (loop_run(d.loop) < 0)
+	if (d.nworkers > 1)
+		rc = supervise(&d);
+	else if (loop_run(d.loop) < 0)
 		log_msg(LVL_ERROR, "event loop: %s", strerror(errno));
 	else
 		rc = 0;
 out:
-	pid_remove(&d);
-	listener_close_all(&d);
-	conn_end_all(&d);
-	end_children(&d);
-	exec_table_free(d.children);
-	loop_timer_free(d.stop_timer);
+	teardown(&d);
 	privs_clear(&ids);
-	free(d.config_path);
-	if (d.ready_fd >= 0)
-		close(d.ready_fd);
-	if (d.devnull >= 0)
-		close(d.devnull);
-	loop_unwatch(d.sigwatch);
-	if (d.sigpipe[0] >= 0) {
-		close(d.sigpipe[0]);
-		close(d.sigpipe[1]);
-	}
-	loop_free(d.loop);
-	free(d.peekbuf);
-	free(d.relaybuf);
-	relay_pool_free(d.relay_pool);
-	sig_scratch_free(d.scratch);
-	config_unref(d.cfg);
 	return rc;
 }

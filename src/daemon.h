@@ -12,8 +12,11 @@
 #include "sig.h"
 
 struct listener;
+struct listener_set;
 struct conn;
 struct relay_pool;
+struct worker;
+struct worker_share;
 
 struct daemon {
 	struct loop *loop;
@@ -50,6 +53,29 @@ struct daemon {
 	int pid_dir; /* the pid file's folder, open; -1 when none */
 	char *pid_name;
 	bool pid_written;
+	/* PORTSPLIT_RELAY=copy: no splice path. */
+	bool relay_copy;
+	/* Worker processes (`workers`), when more than one: the master binds
+	 * SET, starts a worker per slot and supervises them; each worker
+	 * (WORKER) runs the loop on its slot's sockets. SHARE counts
+	 * connections for maxconn across all of them; TALLY is a worker's
+	 * own count in it. */
+	unsigned nworkers;
+	bool worker;
+	/* A worker a reload replaced: it takes no more connections and ends
+	 * with its last one (STOPPING is set too). */
+	bool retiring;
+	struct worker_share *share;
+	int tally;
+	struct listener_set *set;
+	/* The master's: every live worker process (WORKERS_MAX room), the
+	 * generation a reload makes, and per slot when it last started a
+	 * worker and when it may start the next one (0: none due). */
+	struct worker *workers;
+	size_t nlive;
+	unsigned gen;
+	uint64_t *started_at, *restart_at;
+	uint64_t kill_at; /* stopping: when what still runs is killed */
 };
 
 /* How the command line asks the daemon to run. */

@@ -20,8 +20,18 @@ static enum log_level max_level = LVL_INFO;
 static enum log_dest dest = LOG_TO_STDERR;
 static int file_fd = -1;   /* with LOG_TO_FILE */
 static char *file_path;    /* with LOG_TO_FILE, for log_reopen() */
+static char tag[32];       /* "[pid] " in a worker process, or empty */
 
 static const char *const level_names[] = {"error", "warn", "info", "debug"};
+
+void
+log_set_tag(const char *text)
+{
+	if (text == NULL || *text == '\0')
+		tag[0] = '\0';
+	else
+		snprintf(tag, sizeof(tag), "[%s] ", text);
+}
 
 void
 log_set_level(enum log_level level)
@@ -135,8 +145,8 @@ log_write(enum log_level level, const char *fmt, va_list ap)
 	clock_gettime(CLOCK_REALTIME, &ts);
 	gmtime_r(&ts.tv_sec, &tm);
 	strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", &tm);
-	n = snprintf(out, sizeof(out), "%s.%03ld %s %s\n", stamp,
-		     ts.tv_nsec / 1000000, level_names[level], line);
+	n = snprintf(out, sizeof(out), "%s.%03ld %s %s%s\n", stamp,
+		     ts.tv_nsec / 1000000, level_names[level], tag, line);
 	if (n >= (int)sizeof(out))
 		n = (int)sizeof(out) - 1;
 	/* One write per line keeps lines whole when the file is shared; a

@@ -21,6 +21,10 @@ int log_reopen(void);
 /* The current destination. */
 enum log_dest log_destination(void);
 
+/* Puts "[TEXT] " before every message written to standard error or a file
+ * from now on (NULL or "": nothing), so that the lines of several worker
+ * processes can be told apart; syslog names the pid itself. */
+void log_set_tag(const char *text);
 /* Sets the most verbose level that is written. */
 void log_set_level(enum log_level level);
 /* True when a message of LEVEL would be written. */

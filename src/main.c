@@ -18,6 +18,7 @@
 #include "log.h"
 #include "matcher.h"
 #include "privs.h"
+#include "workers.h"
 
 #ifndef PORTSPLIT_VERSION
 #define PORTSPLIT_VERSION "dev"
@@ -150,7 +151,11 @@ check(struct config *cfg)
 	print_seconds("connect_timeout", cfg->connect_timeout_ms);
 	printf(", ");
 	print_seconds("idle_timeout", cfg->idle_timeout_ms);
-	printf(", log_level %s\n", log_level_name(cfg->log_level));
+	printf(", log_level %s, ", log_level_name(cfg->log_level));
+	if (cfg->workers == 0)
+		printf("workers auto (%u here)\n", workers_auto());
+	else
+		printf("workers %u\n", cfg->workers);
 	printf("log: %s", cfg->log_dest == LOG_TO_FILE     ? cfg->log_path
 			  : cfg->log_dest == LOG_TO_SYSLOG ? "syslog (daemon)"
 							: "stderr");

@@ -27,7 +27,10 @@
  * A pty master (B, when the options say so) is read and written like a
  * file. Its EIO is the terminal's hang-up: B's direction then ends as on
  * FIN, and B is "gone": what A sends afterwards is read and dropped until
- * A finishes, so the client gets a FIN rather than a reset. */
+ * A finishes, so the client gets a FIN rather than a reset. A terminal
+ * cannot be half-closed: when A finishes, B gets its end-of-file character,
+ * and if B's program is still there LINGER_MS later, the relay ends (the
+ * master closes: a hang-up). */
 #define _GNU_SOURCE
 #include "relay.h"
 
@@ -76,6 +79,8 @@ struct relay {
 	bool gone[2]; /* fd[i] hung up: writes to it are dropped */
 	bool has_eof_char;
 	uint8_t eof_char;
+	uint32_t linger_ms;
+	struct loop_timer *linger; /* armed when A finished and B is a pty */
 	struct loop_watch *w[2];
 	struct dir d[2]; /* d[i] carries fd[i] -> fd[1 - i] */
 	struct loop_timer *idle;
@@ -138,6 +143,8 @@ maybe_shut(struct relay *r, int i)
 			 write(r->fd[to], &r->eof_char, 1) < 0) {
 			/* Nothing more to do: the program keeps its input. */
 		}
+		if (r->pty[to] && r->linger != NULL)
+			loop_timer_arm(r->linger, r->linger_ms);
 		d->shut = true;
 	}
 }
@@ -464,6 +471,12 @@ on_idle(void *arg)
 }
 
 static void
+on_linger(void *arg)
+{
+	finish(arg, 0, 0);
+}
+
+static void
 finish(struct relay *r, int error, int side)
 {
 	struct relay_stats st = {
@@ -489,6 +502,7 @@ finish(struct relay *r, int error, int side)
 			pipe_release(r->pool, &r->d[i]);
 	}
 	loop_timer_free(r->idle);
+	loop_timer_free(r->linger);
 	free(r);
 	fn(arg, &st);
 }
@@ -507,6 +521,7 @@ relay_start(struct loop *loop, int a, int b, const struct relay_opts *opts,
 	r->pty[1] = opts->b_is_pty;
 	r->has_eof_char = opts->has_eof_char;
 	r->eof_char = opts->eof_char;
+	r->linger_ms = opts->pty_linger_ms;
 	r->buf = opts->buf;
 	r->bufsize = opts->bufsize;
 	r->pool = opts->pool;
@@ -519,11 +534,15 @@ relay_start(struct loop *loop, int a, int b, const struct relay_opts *opts,
 	r->w[1] = loop_watch(loop, b, LOOP_IN, on_b, r);
 	if (r->idle_ms > 0)
 		r->idle = loop_timer_new(loop, on_idle, r);
+	if (r->pty[1] && r->linger_ms > 0)
+		r->linger = loop_timer_new(loop, on_linger, r);
 	if (r->w[0] == NULL || r->w[1] == NULL ||
-	    (r->idle_ms > 0 && r->idle == NULL)) {
+	    (r->idle_ms > 0 && r->idle == NULL) ||
+	    (r->pty[1] && r->linger_ms > 0 && r->linger == NULL)) {
 		loop_unwatch(r->w[0]);
 		loop_unwatch(r->w[1]);
 		loop_timer_free(r->idle);
+		loop_timer_free(r->linger);
 		free(r);
 		return NULL;
 	}

@@ -55,6 +55,10 @@ struct relay_opts {
 	bool b_is_pty;
 	bool has_eof_char;
 	uint8_t eof_char;
+	/* With B_IS_PTY: once A has finished, the relay ends this long
+	 * after (closing the master hangs the terminal up), unless B's
+	 * program is done first. 0: never. */
+	uint32_t pty_linger_ms;
 };
 
 struct relay;

@@ -1,0 +1,46 @@
+/* workers: what several event-loop processes share — how many to run
+ * (`workers = auto`), and the count of connections that `maxconn` limits
+ * across all of them, kept in shared memory.
+ *
+ * The count is one atomic total plus one tally per worker process, so that
+ * the master can give back the connections of a worker that died without
+ * closing them. A worker only ever changes its own tally; the master
+ * clears a tally once its process has been reaped. */
+#ifndef PORTSPLIT_WORKERS_H
+#define PORTSPLIT_WORKERS_H
+
+#include <stdbool.h>
+
+struct daemon;
+
+/* The most worker processes alive at once, counting the ones reloads are
+ * retiring (CONFIG_WORKERS_MAX per generation). */
+#define WORKERS_MAX 1024
+
+/* The shared count; made by the master before it forks. */
+struct worker_share;
+
+/* The number of processors this process may run on (`workers = auto`),
+ * at least 1. */
+unsigned workers_auto(void);
+
+/* Maps a zeroed share (MAP_SHARED, inherited by every fork). NULL with
+ * errno when the system refuses. */
+struct worker_share *workers_share_new(void);
+/* Unmaps it; NULL is allowed. */
+void workers_share_free(struct worker_share *s);
+/* Master: reserves a free tally for a new worker process. Returns its
+ * index, or -1 when WORKERS_MAX processes are alive. */
+int workers_tally_take(struct worker_share *s);
+/* Master: the worker process that owned tally I has been reaped: its
+ * connections leave the total, and the tally is free again. */
+void workers_tally_release(struct worker_share *s, int i);
+
+/* A new connection asks to be counted against D's maxconn: true when it
+ * may stay (it is then counted), false when the limit is reached. With one
+ * process it compares D's own count; with workers, the shared total. */
+bool workers_conn_take(struct daemon *d);
+/* A connection counted by workers_conn_take() is gone. */
+void workers_conn_give(struct daemon *d);
+
+#endif
