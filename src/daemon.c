@@ -991,6 +991,9 @@ daemon_run(struct config *cfg, const struct daemon_opts *opts)
 			(unsigned)getuid(), (unsigned)getgid(),
 			ids.chroot_dir ? ", chroot " : "",
 			ids.chroot_dir ? ids.chroot_dir : "");
+	if (ids.chroot_dir != NULL && getuid() == 0)
+		log_msg(LVL_WARN, "chroot without 'user =': a process running "
+				  "as root can leave a chroot");
 	if (d.detach)
 		detach_done(&d);
 	log_msg(LVL_INFO, "portsplit %s running: %zu services, timeout %.3gs",
