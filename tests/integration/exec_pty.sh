@@ -27,12 +27,13 @@ ps_start "$T/portsplit.ini" "$PS"
 talk 127.0.0.1 "$PS" send 'echo peeked-first\n' expect 'peeked-first\r\n' 5 \
 	send 'tty; stty size; echo "pid=$$ sid=$(cut -d" " -f6 /proc/$$/stat) pgrp=$(cut -d" " -f5 /proc/$$/stat)"\n' \
 	expect 'pgrp=' 5 sleep 0.2 \
-	send 'echo typed-text\n' expect '\r\ntyped-text\r\n' 5 \
-	send 'echo bye\n' shutwr expect '\r\nbye\r\n' 5 eof 5 >"$T/out" 2>"$T/talk.err"
+	send 'echo "typed""-text"\n' expect 'typed-text\r\n' 5 \
+	send 'echo "by""e"\n' shutwr expect 'bye\r\n' 5 eof 5 >"$T/out" 2>"$T/talk.err"
 is "$?" 0 "an interactive shell session through the pty ends with the client's FIN"
 out=$(tr -d '\r' <"$T/out")
 # The terminal echoes input as it arrives, so prompts ("# " or "$ ") may
-# come first on a line.
+# come first on a line, or between a command's echo and its output; the
+# quotes make a command's echo differ from its output.
 P='^([#$] )*'
 check "the matched bytes reached the shell first: 'echo peeked-first' ran" grep -Eq "${P}peeked-first\$" <<<"$out"
 check "tty reports a terminal: $(grep -o '/dev/pts/[0-9]*' <<<"$out" | head -n 1)" grep -Eq "${P}/dev/pts/[0-9]+\$" <<<"$out"
@@ -40,7 +41,7 @@ check "the terminal is 24 rows, 80 columns" grep -Eq "${P}24 80\$" <<<"$out"
 ids=$(grep -o 'pid=[0-9]* sid=[0-9]* pgrp=[0-9]*' <<<"$out" | head -n 1)
 read -r pid sid pgrp <<<"$(sed 's/[a-z]*=//g' <<<"$ids")"
 check "the shell leads its own session ($ids)" [ -n "$pid" ] && [ "$pid" = "$sid" ]
-check "typed text is echoed by the terminal" grep -Eq "${P}echo typed-text\$" <<<"$out"
+check "typed text is echoed by the terminal" grep -Eq "${P}echo \"typed\"\"-text\"\$" <<<"$out"
 check "... and the command's output follows" grep -Eq "${P}typed-text\$" <<<"$out"
 check "close line: bytes counted both ways, exit=0" \
 	wait_log 'close conn=[0-9]+ client=[^ ]+ service=shell up=[1-9][0-9]* down=[1-9][0-9]* duration=[0-9.]+ exit=0$'
@@ -50,7 +51,7 @@ check "close line: bytes counted both ways, exit=0" \
 # terminal hangs up, the shell and its foreground job go, and the close line
 # says how.
 talk 127.0.0.1 "$PS" send 'echo start\n' expect 'start\r\n' 5 \
-	send 'echo "sid=$$"; sleep 30\n' expect 'sid=' 5 sleep 0.3 close >"$T/out2" 2>>"$T/talk.err"
+	send 'echo "si""d=$$"; sleep 30\n' expect 'sid=' 5 sleep 0.3 close >"$T/out2" 2>>"$T/talk.err"
 is "$?" 0 "second session: a command is left running and the client closes"
 sid2=$(grep -o 'sid=[0-9][0-9]*' "$T/out2" | head -n 1 | cut -d= -f2)
 check "close line after the hang-up, with the signal" wait_log 'close conn=2 .*service=shell .*duration=[5-7]\.[0-9]+ (exit|signal)=[0-9]+$' 9
