@@ -92,7 +92,8 @@ struct relay {
 	bool splice; /* reads go through pipes */
 	relay_done_fn *fn;
 	void *arg;
-	bool over;
+	bool kick_pending; /* on_kick is queued on the loop */
+	bool over;	   /* finished while the kick was queued */
 };
 
 static void finish(struct relay *r, int error, int side);
@@ -503,8 +504,27 @@ finish(struct relay *r, int error, int side)
 	}
 	loop_timer_free(r->idle);
 	loop_timer_free(r->linger);
-	free(r);
+	if (r->kick_pending)
+		r->over = true; /* on_kick frees it */
+	else
+		free(r);
 	fn(arg, &st);
+}
+
+/* The first turn of side A, right after start: the client's first bytes
+ * are known to be waiting (they were peeked), so they go out now rather
+ * than after another wait. */
+static void
+on_kick(void *arg)
+{
+	struct relay *r = arg;
+
+	r->kick_pending = false;
+	if (r->over) {
+		free(r);
+		return;
+	}
+	on_event(r, 0, LOOP_IN);
 }
 
 struct relay *
@@ -548,6 +568,9 @@ relay_start(struct loop *loop, int a, int b, const struct relay_opts *opts,
 	}
 	if (r->idle != NULL)
 		loop_timer_arm(r->idle, r->idle_ms);
+	/* Deferred, so that the done callback never runs inside
+	 * relay_start(). */
+	r->kick_pending = loop_defer(loop, on_kick, r) == 0;
 	return r;
 }
 
