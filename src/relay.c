@@ -309,6 +309,12 @@ pump_pipe(struct relay *r, int i)
 		if (n < 0) {
 			if (errno == EAGAIN || errno == EINTR)
 				break;
+			if (errno == EINVAL || errno == ENOSYS) {
+				/* A source splice() does not know. */
+				pipe_release(r->pool, d);
+				r->splice = false;
+				return 1;
+			}
 			finish(r, errno, i);
 			return -1;
 		}
