@@ -99,8 +99,10 @@ decide(struct conn *c, const struct verdict *v)
 	matcher_free(c->m);
 	c->m = NULL;
 	/* Back to normal reads for the relay. */
-	int one = 1;
-	setsockopt(c->fd, SOL_SOCKET, SO_RCVLOWAT, &one, sizeof(one));
+	if (c->lowat) {
+		int one = 1;
+		setsockopt(c->fd, SOL_SOCKET, SO_RCVLOWAT, &one, sizeof(one));
+	}
 	action_start(c, v);
 }
 
@@ -144,6 +146,7 @@ on_client(void *arg, int fd, unsigned events)
 	/* Wake up for the next byte, not for the ones already seen. */
 	int lowat = (int)n + 1;
 	setsockopt(fd, SOL_SOCKET, SO_RCVLOWAT, &lowat, sizeof(lowat));
+	c->lowat = true;
 }
 
 static void

@@ -29,6 +29,7 @@ struct conn {
 	struct loop_watch *w;
 	struct loop_timer *timer;
 	struct matcher *m;
+	bool lowat; /* SO_RCVLOWAT was raised above 1 */
 	/* Once decided. */
 	const char *service;	    /* name, owned by cfg */
 	const struct service *svc; /* NULL: fallback/timeout not configured */

@@ -84,22 +84,28 @@ on_connect(void *arg, int fd, unsigned events)
 	end(f, fd);
 }
 
-/* The deferred look: finishes the connect if the socket is writable. */
+/* The first look at an attempt, after the iteration's callbacks: on
+ * loopback and on a fast network the handshake is often over by then, and
+ * the connect finishes without ever being watched. Otherwise the loop
+ * watches it from now on. */
 static void
 on_check(void *arg)
 {
 	struct forward *f = arg;
-	struct pollfd pfd;
+	struct pollfd pfd = {.fd = f->fd, .events = POLLOUT};
 
 	f->checks--;
-	if (f->fn == NULL || f->w == NULL) {
-		release(f); /* finished or cancelled meanwhile */
+	if (f->fn == NULL) {
+		release(f); /* cancelled meanwhile */
 		return;
 	}
-	pfd.fd = f->fd;
-	pfd.events = POLLOUT;
-	if (poll(&pfd, 1, 0) == 1)
+	if (poll(&pfd, 1, 0) == 1) {
 		on_connect(f, f->fd, LOOP_OUT);
+		return;
+	}
+	f->w = loop_watch(f->loop, f->fd, LOOP_OUT, on_connect, f);
+	if (f->w == NULL)
+		fail_attempt(f, ENOMEM);
 }
 
 static void
@@ -143,19 +149,14 @@ attempt(struct forward *f)
 			f->fd = -1;
 			continue;
 		}
-		f->w = loop_watch(f->loop, f->fd, LOOP_OUT, on_connect, f);
-		if (f->w == NULL) {
+		if (loop_defer(f->loop, on_check, f) < 0) {
 			f->err = ENOMEM;
 			close(f->fd);
 			f->fd = -1;
 			continue;
 		}
+		f->checks++;
 		loop_timer_arm(f->timer, f->timeout_ms);
-		/* On loopback and on a fast network the handshake is often
-		 * over before connect() returns: look once more after this
-		 * iteration's callbacks instead of a whole wait later. */
-		if (loop_defer(f->loop, on_check, f) == 0)
-			f->checks++;
 		return;
 	}
 	f->deferred = true;
