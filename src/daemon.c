@@ -92,6 +92,8 @@ on_signal(int signo)
 	int saved = errno;
 	unsigned char b = (unsigned char)signo;
 
+	if (signal_fd < 0)
+		return; /* the daemon is ending */
 	if (write(signal_fd, &b, 1) < 0) {
 		/* Full pipe: a signal is already pending. */
 	}
@@ -532,9 +534,28 @@ end_children(struct daemon *d)
 }
 
 /* At exit, in every kind of process: releases what the daemon holds. */
+/* The loop is over: a signal that arrives now stays pending (the process
+ * is ending anyway), so the handler never writes into a closed pipe's
+ * number, which a later open may have reused. (A signal delivered during
+ * LeakSanitizer's exit scan could also hang it.) */
+static void
+signals_off(void)
+{
+	static const int handled[] = {SIGTERM, SIGINT, SIGHUP, SIGQUIT,
+				      SIGCHLD};
+	sigset_t set;
+
+	sigemptyset(&set);
+	for (size_t i = 0; i < sizeof(handled) / sizeof(handled[0]); i++)
+		sigaddset(&set, handled[i]);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	signal_fd = -1;
+}
+
 static void
 teardown(struct daemon *d)
 {
+	signals_off();
 	pid_remove(d);
 	listener_close_all(d);
 	conn_end_all(d);
