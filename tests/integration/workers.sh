@@ -7,8 +7,9 @@
 #     once.
 #  3. A worker killed with SIGKILL is replaced, and its connections no
 #     longer count against maxconn.
-#  4. SIGHUP: a new generation of workers takes the new configuration;
-#     the old ones keep their connections working, then end with them.
+#  4. SIGHUP: an invalid file leaves the workers alone; a valid one makes
+#     a new generation of workers with the new configuration; the old ones
+#     keep their connections working, then end with them.
 #  5. SIGTERM: the master and every worker exit promptly, the master with
 #     0, and the pid file is gone.
 #  6. workers = auto starts one worker per processor; with user = nobody
@@ -148,9 +149,14 @@ hold b 10 ECHO || bail "hold.py holds connections again"
 is "$(out_val b held)" 10 "the killed worker's connections were given back: 10 fit again"
 release b
 
-# 4. SIGHUP: a new generation; the old one keeps its connections.
-hold c 4 ECHO || bail "hold.py holds connections before the reload"
+# 4. SIGHUP: an invalid file changes nothing; a valid one makes a new
+# generation, and the old one keeps its connections.
 before=$(workers_of "$PS_PID")
+conf 'bogus = 1' >"$T/portsplit.ini"
+kill -HUP "$PS_PID"
+check "SIGHUP with an invalid file: reload failed" wait_log 'reload failed' 3
+is "$(workers_of "$PS_PID")" "$before" "the same workers go on"
+hold c 4 ECHO || bail "hold.py holds connections before the reload"
 conf '[new]' 'string = NEW' "connect = 127.0.0.1:$ID" >"$T/portsplit.ini"
 kill -HUP "$PS_PID"
 check "SIGHUP: reloaded" wait_log 'reload: 2 new workers; 2 old ones retire' 3
