@@ -131,7 +131,10 @@ matcher_feed(struct matcher *m, const uint8_t *data, size_t len,
 	 * (rule 4), which is what the explanation reports. */
 	if (len > m->seen || len == 0)
 		eval_all(m, data, len, false, scratch);
-	if (rank(m, v))
+	/* With no ranked service at all, "everything ruled out" is only
+	 * true of a client that said something: a silent one still waits
+	 * for the timer. */
+	if ((len > 0 || cfg->nservices > 0) && rank(m, v))
 		return true;
 	if (end == MATCHER_MORE && !full)
 		return false;

@@ -128,6 +128,19 @@ rules(void)
 	       "the [timeout] section takes a timeout");
 	ok(v.service == cfg->timeout, "... as its service");
 	config_unref(cfg);
+
+	/* Only the special sections: talkers go to fallback, silent clients
+	 * wait for the timer. */
+	cfg = load("bind = 127.0.0.1:1\n"
+		   "[fallback]\nconnect = 127.0.0.1:4\n"
+		   "[timeout]\nconnect = 127.0.0.1:5\n");
+	ok_str(FEED(cfg, "", MATCHER_MORE), "pending",
+	       "no ranked service: a silent client waits");
+	ok_str(FEED(cfg, "", MATCHER_TIMEOUT), "timeout",
+	       "no ranked service: a silent client gets [timeout]");
+	ok_str(FEED(cfg, "x", MATCHER_MORE), "fallback",
+	       "no ranked service: any byte goes to [fallback]");
+	config_unref(cfg);
 }
 
 static void
