@@ -41,9 +41,9 @@ on_relay_done(void *arg, const struct relay_stats *st)
 		return; /* action_cancel()'s caller ends C */
 	if (st->error != 0 && st->error != ECANCELED)
 		log_msg(LVL_DEBUG, "relay conn=%llu ended by %s side: %s",
-			(unsigned long long)c->id,
-			st->error_side == 0 ? "client" : "backend",
-			strerror(st->error));
+		        (unsigned long long)c->id,
+		        st->error_side == 0 ? "client" : "backend",
+		        strerror(st->error));
 	conn_end(c);
 }
 
@@ -57,25 +57,25 @@ on_connected(void *arg, int fd, int err)
 	c->fwd = NULL;
 	if (fd < 0) {
 		log_limited(c->svc, LVL_WARN,
-			    "connect failed conn=%llu service=%s backend=%s "
-			    "error=\"%s\"",
-			    (unsigned long long)c->id, c->service,
-			    c->svc->connect, strerror(err));
+		            "connect failed conn=%llu service=%s backend=%s "
+		            "error=\"%s\"",
+		            (unsigned long long)c->id, c->service,
+		            c->svc->connect, strerror(err));
 		conn_end(c);
 		return;
 	}
 	setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	struct relay_opts opts = {
-		.idle_ms = c->cfg->idle_timeout_ms,
-		.buf = d->relaybuf,
-		.bufsize = d->relaysize,
-		.pool = d->relay_pool,
+	    .idle_ms = c->cfg->idle_timeout_ms,
+	    .buf = d->relaybuf,
+	    .bufsize = d->relaysize,
+	    .pool = d->relay_pool,
 	};
 	c->relay = relay_start(d->loop, c->fd, fd, &opts, on_relay_done, c);
 	if (c->relay == NULL) {
 		log_limited(on_connected, LVL_ERROR,
-			    "out of memory: closing conn=%llu",
-			    (unsigned long long)c->id);
+		            "out of memory: closing conn=%llu",
+		            (unsigned long long)c->id);
 		close(fd);
 		conn_end(c);
 		return;
@@ -103,10 +103,10 @@ on_hangup_grace(void *arg)
 	if (c->exec == NULL)
 		return;
 	log_msg(LVL_WARN,
-		"exec conn=%llu service=%s pid=%ld still running %d ms after "
-		"its terminal hung up: killing it",
-		(unsigned long long)c->id, c->service,
-		(long)exec_pid(c->exec), HANGUP_GRACE_MS);
+	        "exec conn=%llu service=%s pid=%ld still running %d ms after "
+	        "its terminal hung up: killing it",
+	        (unsigned long long)c->id, c->service, (long)exec_pid(c->exec),
+	        HANGUP_GRACE_MS);
 	exec_kill(c->exec, SIGKILL);
 }
 
@@ -146,31 +146,31 @@ start_exec(struct conn *c, const struct service *svc)
 	if (getpeername(c->fd, (struct sockaddr *)&remote, &rlen) < 0 ||
 	    getsockname(c->fd, (struct sockaddr *)&local, &llen) < 0) {
 		log_msg(LVL_DEBUG, "client gone conn=%llu before exec: %s",
-			(unsigned long long)c->id, strerror(errno));
+		        (unsigned long long)c->id, strerror(errno));
 		conn_end(c);
 		return;
 	}
 	env = exec_env_new(environ, c->service, (struct sockaddr *)&remote,
-			   (struct sockaddr *)&local);
+	                   (struct sockaddr *)&local);
 	struct exec_spec spec = {
-		.argv = svc->argv,
-		.env = env,
-		.fd = c->fd,
-		.pty = svc->pty,
-		.conn_id = c->id,
-		.service = c->service,
-		.limit_key = svc,
+	    .argv = svc->argv,
+	    .env = env,
+	    .fd = c->fd,
+	    .pty = svc->pty,
+	    .conn_id = c->id,
+	    .service = c->service,
+	    .limit_key = svc,
 	};
 	c->exec = env == NULL ? NULL
-			      : exec_start(d->children, &spec, &master,
-					   on_exec_done, c);
+	                      : exec_start(d->children, &spec, &master,
+	                                   on_exec_done, c);
 	exec_env_free(env);
 	if (c->exec == NULL) {
 		log_limited(svc, LVL_ERROR,
-			    "exec failed conn=%llu service=%s program=%s "
-			    "error=\"%s\"",
-			    (unsigned long long)c->id, c->service, svc->argv[0],
-			    env == NULL ? strerror(ENOMEM) : strerror(errno));
+		            "exec failed conn=%llu service=%s program=%s "
+		            "error=\"%s\"",
+		            (unsigned long long)c->id, c->service, svc->argv[0],
+		            env == NULL ? strerror(ENOMEM) : strerror(errno));
 		conn_end(c);
 		return;
 	}
@@ -184,21 +184,21 @@ start_exec(struct conn *c, const struct service *svc)
 	}
 	setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	struct relay_opts opts = {
-		.idle_ms = c->cfg->idle_timeout_ms,
-		.buf = d->relaybuf,
-		.bufsize = d->relaysize,
-		.b_is_pty = true,
-		.has_eof_char = true,
-		.eof_char = pty_eof_char(master),
-		.pty_linger_ms = PTY_LINGER_MS,
+	    .idle_ms = c->cfg->idle_timeout_ms,
+	    .buf = d->relaybuf,
+	    .bufsize = d->relaysize,
+	    .b_is_pty = true,
+	    .has_eof_char = true,
+	    .eof_char = pty_eof_char(master),
+	    .pty_linger_ms = PTY_LINGER_MS,
 	};
-	c->relay = relay_start(d->loop, c->fd, master, &opts,
-			       on_pty_relay_done, c);
+	c->relay =
+	    relay_start(d->loop, c->fd, master, &opts, on_pty_relay_done, c);
 	if (c->relay == NULL) {
 		/* Closing the master hangs the program up; it is reaped. */
 		log_limited(start_exec, LVL_ERROR,
-			    "out of memory: closing conn=%llu",
-			    (unsigned long long)c->id);
+		            "out of memory: closing conn=%llu",
+		            (unsigned long long)c->id);
 		close(master);
 		close(c->fd);
 		c->fd = -1;
@@ -222,11 +222,11 @@ action_start(struct conn *c, const struct verdict *v)
 		return;
 	}
 	c->fwd = forward_start(c->d->loop, svc->backend,
-			       c->cfg->connect_timeout_ms, on_connected, c);
+	                       c->cfg->connect_timeout_ms, on_connected, c);
 	if (c->fwd == NULL) {
 		log_limited(action_start, LVL_ERROR,
-			    "out of memory: closing conn=%llu",
-			    (unsigned long long)c->id);
+		            "out of memory: closing conn=%llu",
+		            (unsigned long long)c->id);
 		conn_end(c);
 	}
 }

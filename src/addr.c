@@ -25,8 +25,7 @@ valid_port(const char *p)
 }
 
 int
-addr_split(const char *text, char **host, char **port, char *err,
-	   size_t errlen)
+addr_split(const char *text, char **host, char **port, char *err, size_t errlen)
 {
 	const char *h, *p;
 	size_t hlen;
@@ -35,8 +34,8 @@ addr_split(const char *text, char **host, char **port, char *err,
 		const char *close = strchr(text, ']');
 		if (close == NULL || close[1] != ':') {
 			snprintf(err, errlen,
-				 "bad address '%s': expected [IPv6]:PORT",
-				 text);
+			         "bad address '%s': expected [IPv6]:PORT",
+			         text);
 			return -1;
 		}
 		h = text + 1;
@@ -46,7 +45,7 @@ addr_split(const char *text, char **host, char **port, char *err,
 		const char *colon = strrchr(text, ':');
 		if (colon == NULL) {
 			snprintf(err, errlen,
-				 "bad address '%s': expected HOST:PORT", text);
+			         "bad address '%s': expected HOST:PORT", text);
 			return -1;
 		}
 		h = text;
@@ -55,14 +54,14 @@ addr_split(const char *text, char **host, char **port, char *err,
 	}
 	if (hlen == 0) {
 		snprintf(err, errlen, "bad address '%s': the host is missing",
-			 text);
+		         text);
 		return -1;
 	}
 	if (!valid_port(p)) {
 		snprintf(err, errlen,
-			 "bad address '%s': the port must be a number from 1 "
-			 "to 65535",
-			 text);
+		         "bad address '%s': the port must be a number from 1 "
+		         "to 65535",
+		         text);
 		return -1;
 	}
 	*host = strndup(h, hlen);
@@ -72,7 +71,7 @@ addr_split(const char *text, char **host, char **port, char *err,
 
 int
 addr_resolve(const char *host, const char *port, bool passive,
-	     struct addrinfo **res, char *err, size_t errlen)
+             struct addrinfo **res, char *err, size_t errlen)
 {
 	struct addrinfo hints;
 	int rc;
@@ -85,7 +84,7 @@ addr_resolve(const char *host, const char *port, bool passive,
 	rc = getaddrinfo(host, port, &hints, res);
 	if (rc != 0) {
 		snprintf(err, errlen, "cannot resolve '%s': %s", host,
-			 gai_strerror(rc));
+		         gai_strerror(rc));
 		return -1;
 	}
 	return 0;
@@ -93,7 +92,7 @@ addr_resolve(const char *host, const char *port, bool passive,
 
 void
 addr_host_port(const struct sockaddr *sa, char *host, size_t hostlen,
-	       unsigned *port)
+               unsigned *port)
 {
 	if (sa->sa_family == AF_INET) {
 		const struct sockaddr_in *in = (const void *)sa;

@@ -17,18 +17,18 @@
  * The port is a number from 1 to 65535. On success returns 0 with malloc'd
  * *HOST and *PORT (caller frees); on error -1 and a message in ERR. */
 int addr_split(const char *text, char **host, char **port, char *err,
-	       size_t errlen);
+               size_t errlen);
 
 /* Resolves HOST and PORT to TCP addresses (PASSIVE for binding). Returns 0
  * and a list the caller frees with freeaddrinfo(), or -1 and ERR. */
 int addr_resolve(const char *host, const char *port, bool passive,
-		 struct addrinfo **res, char *err, size_t errlen);
+                 struct addrinfo **res, char *err, size_t errlen);
 
 /* Prints SA as `1.2.3.4:443` or `[::1]:443` into BUF (ADDR_STRLEN). */
 void addr_format(const struct sockaddr *sa, char *buf, size_t buflen);
 
 /* Prints SA's host and port separately (for UCSPI variables). */
 void addr_host_port(const struct sockaddr *sa, char *host, size_t hostlen,
-		    unsigned *port);
+                    unsigned *port);
 
 #endif

@@ -20,7 +20,7 @@ hexval(char c)
 
 int
 bytes_decode(const char *text, uint8_t **out, size_t *len, char *err,
-	     size_t errlen)
+             size_t errlen)
 {
 	size_t n = 0;
 	uint8_t *buf = malloc(strlen(text) + 1);
@@ -44,9 +44,9 @@ bytes_decode(const char *text, uint8_t **out, size_t *len, char *err,
 		if (lo < 0) {
 			/* Name the escape as written, at most three chars. */
 			snprintf(err, errlen,
-				 "bad escape '%.3s' at column %zu: write \\XX "
-				 "with two hex digits, or \\\\ for a backslash",
-				 p, (size_t)(p - text) + 1);
+			         "bad escape '%.3s' at column %zu: write \\XX "
+			         "with two hex digits, or \\\\ for a backslash",
+			         p, (size_t)(p - text) + 1);
 			free(buf);
 			return -1;
 		}

@@ -77,7 +77,7 @@ struct psection {
 	size_t argc;
 	int exec_line;
 	int execarg_line; /* the first execarg */
-	int pty;	  /* -1: not given, else 0 or 1 */
+	int pty;          /* -1: not given, else 0 or 1 */
 	int pty_line;
 	bool broken; /* a line of it was rejected by the reader */
 };
@@ -102,13 +102,13 @@ struct parse {
 	int bind_lines;
 };
 
-static void
-add_error(struct config_errors *errs, const char *file, int line,
-	  const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static void add_error(struct config_errors *errs, const char *file, int line,
+                      const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 
 static void
 add_error(struct config_errors *errs, const char *file, int line,
-	  const char *fmt, ...)
+          const char *fmt, ...)
 {
 	char msg[1024], *text;
 	va_list ap;
@@ -165,7 +165,7 @@ intern_file(struct config *cfg, const char *path)
 		if (strcmp(cfg->files[i], path) == 0)
 			return cfg->files[i];
 	*(char **)grow(&cfg->files, &cfg->nfiles, sizeof(char *)) =
-		xstrdup(path);
+	    xstrdup(path);
 	return cfg->files[cfg->nfiles - 1];
 }
 
@@ -318,8 +318,8 @@ begin_section(struct parse *p, char *name)
 	sec->file = p->file;
 	sec->line = p->line;
 	sec->kind = strcmp(name, "fallback") == 0  ? SEC_FALLBACK
-		    : strcmp(name, "timeout") == 0 ? SEC_TIMEOUT
-						   : SEC_SERVICE;
+	            : strcmp(name, "timeout") == 0 ? SEC_TIMEOUT
+	                                           : SEC_SERVICE;
 	sec->groups = calloc(1, sizeof(struct pgroup));
 	sec->ngroups = 1;
 	sec->pty = -1;
@@ -350,7 +350,7 @@ parse_seconds(const char *v, bool zero_ok, uint32_t *ms)
 
 static int
 parse_uint(const char *v, unsigned long min, unsigned long max,
-	   unsigned long *out)
+           unsigned long *out)
 {
 	char *end;
 	unsigned long u;
@@ -382,8 +382,7 @@ add_sig(struct parse *p, struct pgroup *g, bool regex, const char *value)
 	if (regex && g->name != NULL) {
 		size_t n;
 		enum sigparam_rc rc = sigparam_expand(
-			value, g->args, g->nargs, &expanded, &n, err,
-			sizeof(err));
+		    value, g->args, g->nargs, &expanded, &n, err, sizeof(err));
 		g->placeholders += n;
 		switch (rc) {
 		case SIGPARAM_BAD_PATTERN:
@@ -392,7 +391,7 @@ add_sig(struct parse *p, struct pgroup *g, bool regex, const char *value)
 		case SIGPARAM_BAD_ARG:
 			if (!g->arg_error)
 				add_error(p->errs, g->file, g->line,
-					  "signature %s: %s", g->name, err);
+				          "signature %s: %s", g->name, err);
 			g->arg_error = true;
 			return;
 		case SIGPARAM_OK:
@@ -509,8 +508,9 @@ add_signature(struct parse *p, struct psection *sec, const char *value)
 		     "signature = %s ARG...",
 		     name, path, name);
 	else if (g->placeholders == 0 && g->nargs > 0)
-		perr(p, "signature '%s' takes no arguments (%s has no "
-			"placeholders)",
+		perr(p,
+		     "signature '%s' takes no arguments (%s has no "
+		     "placeholders)",
 		     name, path);
 	else if (g->nsigs == 0 && p->errs->n == before)
 		perr(p, "signature '%s' (%s) has no string or regex", name,
@@ -524,10 +524,9 @@ done:
 
 /* The single-valued global keys; their index is their slot in seen[]. */
 static const char *const single_keys[] = {
-	"timeout", "maxconn", "max_peek",	 "pid",
-	"log_level", "connect_timeout", "idle_timeout", "signature_path",
-	"user",	     "group",		"chroot",	"log",
-	"workers",
+    "timeout",         "maxconn",      "max_peek",       "pid",  "log_level",
+    "connect_timeout", "idle_timeout", "signature_path", "user", "group",
+    "chroot",          "log",          "workers",
 };
 
 static void
@@ -564,37 +563,41 @@ global_key(struct parse *p, const char *key, const char *v)
 		return;
 	}
 	if (p->seen[k] != 0) {
-		perr(p, "'%s' given twice (first at line %d)", key,
-		     p->seen[k]);
+		perr(p, "'%s' given twice (first at line %d)", key, p->seen[k]);
 		return;
 	}
 	p->seen[k] = p->line;
 	if (strcmp(key, "timeout") == 0) {
 		if (parse_seconds(v, false, &cfg->timeout_ms) < 0)
-			perr(p, "timeout: '%s' is not a number of seconds "
-				"above 0",
+			perr(p,
+			     "timeout: '%s' is not a number of seconds "
+			     "above 0",
 			     v);
 	} else if (strcmp(key, "connect_timeout") == 0) {
 		if (parse_seconds(v, false, &cfg->connect_timeout_ms) < 0)
-			perr(p, "connect_timeout: '%s' is not a number of "
-				"seconds above 0",
+			perr(p,
+			     "connect_timeout: '%s' is not a number of "
+			     "seconds above 0",
 			     v);
 	} else if (strcmp(key, "idle_timeout") == 0) {
 		if (parse_seconds(v, true, &cfg->idle_timeout_ms) < 0)
-			perr(p, "idle_timeout: '%s' is not a number of "
-				"seconds (0 for none)",
+			perr(p,
+			     "idle_timeout: '%s' is not a number of "
+			     "seconds (0 for none)",
 			     v);
 	} else if (strcmp(key, "maxconn") == 0) {
 		if (parse_uint(v, 1, 1000000, &u) < 0)
-			perr(p, "maxconn: '%s' is not a number from 1 to "
-				"1000000",
+			perr(p,
+			     "maxconn: '%s' is not a number from 1 to "
+			     "1000000",
 			     v);
 		else
 			cfg->maxconn = (unsigned)u;
 	} else if (strcmp(key, "max_peek") == 0) {
 		if (parse_uint(v, 1, 65536, &u) < 0)
-			perr(p, "max_peek: '%s' is not a number of bytes from "
-				"1 to 65536",
+			perr(p,
+			     "max_peek: '%s' is not a number of bytes from "
+			     "1 to 65536",
 			     v);
 		else
 			cfg->max_peek = u;
@@ -603,8 +606,9 @@ global_key(struct parse *p, const char *key, const char *v)
 		if (strcmp(v, "auto") == 0)
 			cfg->workers = 0;
 		else if (parse_uint(v, 1, CONFIG_WORKERS_MAX, &u) < 0)
-			perr(p, "workers: '%s' is not auto or a number from 1 "
-				"to %d",
+			perr(p,
+			     "workers: '%s' is not auto or a number from 1 "
+			     "to %d",
 			     v, CONFIG_WORKERS_MAX);
 		else
 			cfg->workers = (unsigned)u;
@@ -616,8 +620,9 @@ global_key(struct parse *p, const char *key, const char *v)
 	} else if (strcmp(key, "log_level") == 0) {
 		int l = log_level_parse(v);
 		if (l < 0)
-			perr(p, "log_level: '%s' is not one of error, warn, "
-				"info, debug",
+			perr(p,
+			     "log_level: '%s' is not one of error, warn, "
+			     "info, debug",
 			     v);
 		else
 			cfg->log_level = l;
@@ -649,8 +654,9 @@ global_key(struct parse *p, const char *key, const char *v)
 			cfg->log_dest = LOG_TO_FILE;
 			cfg->log_path = xstrdup(v);
 		} else
-			perr(p, "log: '%s' is not stderr, syslog or an "
-				"absolute path",
+			perr(p,
+			     "log: '%s' is not stderr, syslog or an "
+			     "absolute path",
 			     v);
 	} else if (strcmp(key, "signature_path") == 0) {
 		if (*v == '\0')
@@ -687,8 +693,7 @@ push_arg(struct psection *sec, const char *arg, bool program)
 /* `exec =`, `execarg =` and `pty =`. Whether they fit together is checked
  * once the section is complete (validate()). */
 static void
-exec_key(struct parse *p, struct psection *sec, const char *key,
-	 const char *v)
+exec_key(struct parse *p, struct psection *sec, const char *key, const char *v)
 {
 	if (strcmp(key, "exec") == 0) {
 		if (sec->exec_line != 0) {
@@ -724,15 +729,16 @@ exec_key(struct parse *p, struct psection *sec, const char *key,
 
 static void
 service_key(struct parse *p, struct psection *sec, const char *key,
-	    const char *v)
+            const char *v)
 {
 	bool special = sec->kind != SEC_SERVICE;
 
 	if (strcmp(key, "connect") == 0) {
 		char *host, *port, err[512];
 		if (sec->connect != NULL) {
-			perr(p, "connect given twice in [%s] (first at line "
-				"%d)",
+			perr(p,
+			     "connect given twice in [%s] (first at line "
+			     "%d)",
 			     sec->name, sec->connect_line);
 			return;
 		}
@@ -743,7 +749,7 @@ service_key(struct parse *p, struct psection *sec, const char *key,
 			return;
 		}
 		if (addr_resolve(host, port, false, &sec->backend, err,
-				 sizeof(err)) < 0)
+		                 sizeof(err)) < 0)
 			perr(p, "connect: %s", err);
 		free(host);
 		free(port);
@@ -854,9 +860,9 @@ build(struct parse *p)
 			sec->name = NULL;
 			svc->file = sec->file;
 			svc->line = sec->line;
-			svc->action = sec->connect ? ACTION_CONNECT
-				      : sec->exec_line ? ACTION_EXEC
-						       : ACTION_CLOSE;
+			svc->action = sec->connect     ? ACTION_CONNECT
+			              : sec->exec_line ? ACTION_EXEC
+			                               : ACTION_CLOSE;
 			svc->connect = sec->connect;
 			svc->backend = sec->backend;
 			sec->connect = NULL;
@@ -875,11 +881,10 @@ build(struct parse *p)
 			for (size_t k = 0; k < sec->ngroups; k++) {
 				struct pgroup *pg = &sec->groups[k];
 				struct group *g;
-				if (pg->nsigs == 0 && k == 0 &&
-				    !pg->has_frame)
+				if (pg->nsigs == 0 && k == 0 && !pg->has_frame)
 					continue;
 				g = grow(&cfg->groups, &cfg->ngroups,
-					 sizeof(*g));
+				         sizeof(*g));
 				g->name = pg->name;
 				g->file = pg->file;
 				g->line = pg->line;
@@ -889,8 +894,8 @@ build(struct parse *p)
 				g->nsigs = pg->nsigs;
 				for (size_t s = 0; s < pg->nsigs; s++) {
 					struct sigdef *d =
-						grow(&cfg->sigs, &cfg->nsigs,
-						     sizeof(*d));
+					    grow(&cfg->sigs, &cfg->nsigs,
+					         sizeof(*d));
 					*d = pg->sigs[s];
 					d->service = cfg->nservices - 1;
 					d->group = cfg->ngroups - 1;
@@ -919,18 +924,18 @@ check_action(struct parse *p, struct psection *sec)
 {
 	if (sec->connect != NULL && sec->exec_line != 0)
 		add_error(p->errs, sec->file,
-			  sec->exec_line > sec->connect_line
-				  ? sec->exec_line
-				  : sec->connect_line,
-			  "[%s] has both connect (line %d) and exec (line %d): "
-			  "a service has one action",
-			  sec->name, sec->connect_line, sec->exec_line);
+		          sec->exec_line > sec->connect_line
+		              ? sec->exec_line
+		              : sec->connect_line,
+		          "[%s] has both connect (line %d) and exec (line %d): "
+		          "a service has one action",
+		          sec->name, sec->connect_line, sec->exec_line);
 	if (sec->exec_line == 0 && sec->execarg_line != 0)
 		add_error(p->errs, sec->file, sec->execarg_line,
-			  "execarg in [%s] without exec", sec->name);
+		          "execarg in [%s] without exec", sec->name);
 	if (sec->exec_line == 0 && sec->pty_line != 0)
 		add_error(p->errs, sec->file, sec->pty_line,
-			  "pty in [%s] without exec", sec->name);
+		          "pty in [%s] without exec", sec->name);
 }
 
 /* Cross-checks that need the whole file. */
@@ -940,7 +945,7 @@ validate(struct parse *p)
 
 	if (p->bind_lines == 0)
 		add_error(p->errs, p->file, p->line > 0 ? p->line : 1,
-			  "no 'bind =' line: nothing to listen on");
+		          "no 'bind =' line: nothing to listen on");
 	for (size_t i = 0; i < p->nsections; i++) {
 		struct psection *sec = &p->sections[i];
 		bool sigs = false;
@@ -950,21 +955,21 @@ validate(struct parse *p)
 		check_action(p, sec);
 		if (sec->kind != SEC_SERVICE) {
 			if (sec->connect == NULL && sec->exec_line == 0)
-				add_error(p->errs, sec->file, sec->line,
-					  "[%s] has no action (connect or exec)",
-					  sec->name);
+				add_error(
+				    p->errs, sec->file, sec->line,
+				    "[%s] has no action (connect or exec)",
+				    sec->name);
 		} else if (!sigs && !sec->broken) {
 			add_error(p->errs, sec->file, sec->line,
-				  "[%s] has no string, regex or signature: it "
-				  "could never match",
-				  sec->name);
+			          "[%s] has no string, regex or signature: it "
+			          "could never match",
+			          sec->name);
 		} else if (sec->groups[0].has_frame &&
-			   sec->groups[0].nsigs == 0) {
-			add_error(p->errs, sec->file,
-				  sec->groups[0].frame_line,
-				  "frame in [%s] applies to its own string and "
-				  "regex lines, and it has none",
-				  sec->name);
+		           sec->groups[0].nsigs == 0) {
+			add_error(p->errs, sec->file, sec->groups[0].frame_line,
+			          "frame in [%s] applies to its own string and "
+			          "regex lines, and it has none",
+			          sec->name);
 		}
 	}
 }
@@ -1078,7 +1083,7 @@ config_unref(struct config *cfg)
 	}
 	free(cfg->binds);
 	for (size_t i = 0; i < cfg->nservices + (cfg->fallback != NULL) +
-				       (cfg->timeout != NULL);
+	                           (cfg->timeout != NULL);
 	     i++) {
 		struct service *svc = &cfg->services[i];
 		free(svc->name);
@@ -1113,7 +1118,7 @@ config_unref(struct config *cfg)
 
 int
 config_identity(const struct config *cfg, struct privs *id,
-		struct config_errors *errs)
+                struct config_errors *errs)
 {
 	size_t before = errs->n;
 	struct stat st;
@@ -1122,22 +1127,22 @@ config_identity(const struct config *cfg, struct privs *id,
 	if (cfg->user != NULL) {
 		if (privs_lookup_user(cfg->user, id) < 0)
 			add_error(errs, cfg->path, cfg->user_line,
-				  "user '%s' does not exist", cfg->user);
+			          "user '%s' does not exist", cfg->user);
 	}
 	if (cfg->group != NULL) {
 		if (privs_lookup_group(cfg->group, id) < 0)
 			add_error(errs, cfg->path, cfg->group_line,
-				  "group '%s' does not exist", cfg->group);
+			          "group '%s' does not exist", cfg->group);
 	}
 	if (errs->n == before && privs_lookup_groups(id) < 0)
 		add_error(errs, cfg->path, cfg->user_line,
-			  "user '%s' has no group of its own: add 'group ='",
-			  cfg->user);
+		          "user '%s' has no group of its own: add 'group ='",
+		          cfg->user);
 	if (cfg->chroot_dir != NULL) {
 		if (stat(cfg->chroot_dir, &st) < 0 || !S_ISDIR(st.st_mode))
 			add_error(errs, cfg->path, cfg->chroot_line,
-				  "chroot: '%s' is not a folder",
-				  cfg->chroot_dir);
+			          "chroot: '%s' is not a folder",
+			          cfg->chroot_dir);
 		else
 			id->chroot_dir = cfg->chroot_dir;
 	}
@@ -1167,10 +1172,8 @@ config_action_text(const struct service *svc, char *buf, size_t len)
 	for (char **a = svc->argv; *a != NULL && n < len; a++) {
 		char text[256];
 		bytes_display(*a, text, sizeof(text));
-		n += (size_t)snprintf(buf + n, len - n,
-				      **a == '\0' || strpbrk(*a, " \t")
-					      ? " '%s'"
-					      : " %s",
-				      text);
+		n += (size_t)snprintf(
+		    buf + n, len - n,
+		    **a == '\0' || strpbrk(*a, " \t") ? " '%s'" : " %s", text);
 	}
 }

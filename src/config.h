@@ -82,15 +82,15 @@ struct config {
 	unsigned maxconn;
 	unsigned workers; /* event-loop processes; 0: auto, one per core */
 	size_t max_peek;
-	char *pid_path;  /* NULL: none */
-	int log_level;   /* enum log_level */
-	int log_dest;    /* enum log_dest */
-	char *log_path;  /* with LOG_TO_FILE */
+	char *pid_path; /* NULL: none */
+	int log_level;  /* enum log_level */
+	int log_dest;   /* enum log_dest */
+	char *log_path; /* with LOG_TO_FILE */
 	/* Privileges, applied once at start (config_identity() resolves
 	 * them); NULL when not given. The lines are for error messages. */
 	char *user, *group, *chroot_dir;
 	int user_line, group_line, chroot_line;
-	char *sig_path;  /* colon-separated folders */
+	char *sig_path;           /* colon-separated folders */
 	struct service *services; /* ranked, in file order */
 	size_t nservices;
 	struct service *fallback; /* NULL when not configured */
@@ -114,7 +114,7 @@ struct config_errors {
  * *OUT NULL, and every error found in ERRS (free with
  * config_errors_free). */
 int config_load(const char *path, struct config **out,
-		struct config_errors *errs);
+                struct config_errors *errs);
 /* Frees the error lines. */
 void config_errors_free(struct config_errors *errs);
 /* Takes a reference. */
@@ -129,7 +129,7 @@ void config_unref(struct config *cfg);
  * resolve. */
 struct privs;
 int config_identity(const struct config *cfg, struct privs *id,
-		    struct config_errors *errs);
+                    struct config_errors *errs);
 
 /* Writes a description of SVC's action, e.g. "connect 127.0.0.1:22". */
 void config_action_text(const struct service *svc, char *buf, size_t len);

@@ -26,7 +26,7 @@ static void on_timeout(void *arg);
 
 void
 conn_accepted(struct daemon *d, int fd, const struct sockaddr *peer,
-	      const char *listener)
+              const char *listener)
 {
 	struct conn *c = calloc(1, sizeof(*c));
 
@@ -57,14 +57,14 @@ conn_accepted(struct daemon *d, int fd, const struct sockaddr *peer,
 	d->conns = c;
 	d->nconns++;
 	log_msg(LVL_DEBUG, "accept conn=%llu client=%s listener=%s",
-		(unsigned long long)c->id, c->client, c->listener);
+	        (unsigned long long)c->id, c->client, c->listener);
 	/* A client often sends right after its handshake: look now, and
 	 * decide without a wait when its bytes are already here. */
 	on_client(c, fd, LOOP_IN);
 	return;
 fail:
 	log_limited(conn_accepted, LVL_ERROR,
-		    "out of memory: closing a new connection");
+	            "out of memory: closing a new connection");
 	close(fd);
 	workers_conn_give(d); /* the listener counted it */
 }
@@ -81,16 +81,16 @@ decide(struct conn *c, const struct verdict *v)
 	c->service = verdict_service_name(v);
 	c->svc = v->service;
 	log_msg(LVL_INFO,
-		"decision conn=%llu client=%s listener=%s service=%s "
-		"why=\"%s\" bytes=%zu ms=%.3f",
-		(unsigned long long)c->id, c->client, c->listener, c->service,
-		why, v->bytes, ms);
+	        "decision conn=%llu client=%s listener=%s service=%s "
+	        "why=\"%s\" bytes=%zu ms=%.3f",
+	        (unsigned long long)c->id, c->client, c->listener, c->service,
+	        why, v->bytes, ms);
 	if (log_enabled(LVL_DEBUG)) {
 		char esc[200];
 		bytes_escape(c->d->peekbuf, v->bytes < 64 ? v->bytes : 64, esc,
-			     sizeof(esc));
+		             sizeof(esc));
 		log_msg(LVL_DEBUG, "first bytes conn=%llu \"%s\"",
-			(unsigned long long)c->id, esc);
+		        (unsigned long long)c->id, esc);
 	}
 	loop_unwatch(c->w);
 	c->w = NULL;
@@ -114,7 +114,7 @@ peek(struct conn *c)
 
 	do
 		n = recv(c->fd, c->d->peekbuf, c->cfg->max_peek,
-			 MSG_PEEK | MSG_DONTWAIT);
+		         MSG_PEEK | MSG_DONTWAIT);
 	while (n < 0 && errno == EINTR);
 	return n;
 }
@@ -130,16 +130,17 @@ on_client(void *arg, int fd, unsigned events)
 	if (n < 0) {
 		if (errno == EAGAIN && !(events & LOOP_ERR))
 			return;
-		log_msg(LVL_DEBUG, "client gone conn=%llu before a decision: %s",
-			(unsigned long long)c->id,
-			errno == EAGAIN ? "hang-up" : strerror(errno));
+		log_msg(LVL_DEBUG,
+		        "client gone conn=%llu before a decision: %s",
+		        (unsigned long long)c->id,
+		        errno == EAGAIN ? "hang-up" : strerror(errno));
 		conn_end(c);
 		return;
 	}
 	if (n == 0 || (events & (LOOP_RDHUP | LOOP_ERR)))
 		end = MATCHER_EOF;
 	if (matcher_feed(c->m, c->d->peekbuf, (size_t)n, end, c->d->scratch,
-			 &v)) {
+	                 &v)) {
 		decide(c, &v);
 		return;
 	}
@@ -159,7 +160,7 @@ on_timeout(void *arg)
 	if (n < 0)
 		n = 0;
 	matcher_feed(c->m, c->d->peekbuf, (size_t)n, MATCHER_TIMEOUT,
-		     c->d->scratch, &v);
+	             c->d->scratch, &v);
 	decide(c, &v);
 }
 
@@ -173,21 +174,21 @@ conn_end(struct conn *c)
 		char up[24] = "-", down[24] = "-", status[32] = "";
 		if (!c->uncounted) {
 			snprintf(up, sizeof(up), "%llu",
-				 (unsigned long long)c->up);
+			         (unsigned long long)c->up);
 			snprintf(down, sizeof(down), "%llu",
-				 (unsigned long long)c->down);
+			         (unsigned long long)c->down);
 		}
 		if (c->reaped) {
 			status[0] = ' ';
 			exec_status_text(c->status, status + 1,
-					 sizeof(status) - 1);
+			                 sizeof(status) - 1);
 		}
 		log_msg(LVL_INFO,
-			"close conn=%llu client=%s service=%s up=%s down=%s "
-			"duration=%.3f%s",
-			(unsigned long long)c->id, c->client, c->service, up,
-			down, (double)(loop_clock_us() - c->start_us) / 1e6,
-			status);
+		        "close conn=%llu client=%s service=%s up=%s down=%s "
+		        "duration=%.3f%s",
+		        (unsigned long long)c->id, c->client, c->service, up,
+		        down, (double)(loop_clock_us() - c->start_us) / 1e6,
+		        status);
 	}
 	if (c->exec != NULL)
 		exec_detach(c->exec);

@@ -21,8 +21,8 @@ struct conn {
 	struct config *cfg; /* the configuration it started under (a ref) */
 	struct conn *prev, *next; /* in d->conns */
 	uint64_t id;
-	int fd;		    /* the client; -1 once handed to a relay */
-	uint64_t start_us;  /* accept time */
+	int fd;            /* the client; -1 once handed to a relay */
+	uint64_t start_us; /* accept time */
 	char client[ADDR_STRLEN];
 	char listener[ADDR_STRLEN];
 	/* While undecided. */
@@ -31,13 +31,13 @@ struct conn {
 	struct matcher *m;
 	bool lowat; /* SO_RCVLOWAT was raised above 1 */
 	/* Once decided. */
-	const char *service;	    /* name, owned by cfg */
+	const char *service;       /* name, owned by cfg */
 	const struct service *svc; /* NULL: fallback/timeout not configured */
-	bool cancelling;	    /* action_cancel() is ending it */
+	bool cancelling;           /* action_cancel() is ending it */
 	struct forward *fwd;
 	struct relay *relay;
 	uint64_t up, down;
-	bool uncounted;	     /* exec without pty: the program has the bytes */
+	bool uncounted; /* exec without pty: the program has the bytes */
 	/* exec: the program until it is reaped, then how it ended. */
 	struct exec *exec;
 	bool reaped;
@@ -46,7 +46,7 @@ struct conn {
 
 /* Takes a freshly accepted socket FD from PEER on LISTENER. */
 void conn_accepted(struct daemon *d, int fd, const struct sockaddr *peer,
-		   const char *listener);
+                   const char *listener);
 /* Writes the close line, releases everything C holds, frees it. */
 void conn_end(struct conn *c);
 /* Ends every connection of D (at exit). */

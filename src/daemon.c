@@ -121,9 +121,9 @@ apply_log_level(const struct daemon *d, const struct config *cfg)
 {
 	int level = cfg->log_level + d->verbosity;
 
-	log_set_level(level < LVL_ERROR	  ? LVL_ERROR
-		      : level > LVL_DEBUG ? LVL_DEBUG
-					  : (enum log_level)level);
+	log_set_level(level < LVL_ERROR   ? LVL_ERROR
+	              : level > LVL_DEBUG ? LVL_DEBUG
+	                                  : (enum log_level)level);
 }
 
 /* The log destination CFG asks for; with -d, standard error is
@@ -153,25 +153,26 @@ reload(struct daemon *d)
 	char err[512];
 
 	if (log_reopen() < 0)
-		log_msg(LVL_ERROR, "reopening the log file: %s; going on with "
-				   "the old one",
-			strerror(errno));
+		log_msg(LVL_ERROR,
+		        "reopening the log file: %s; going on with "
+		        "the old one",
+		        strerror(errno));
 	log_msg(LVL_INFO, "SIGHUP: reloading %s", d->config_path);
 	if (config_load(d->config_path, &cfg, &errs) < 0) {
 		for (size_t i = 0; i < errs.n; i++)
 			log_msg(LVL_ERROR, "%s", errs.lines[i]);
 		log_msg(LVL_ERROR,
-			"reload failed (%zu error%s): the running "
-			"configuration stays",
-			errs.n, errs.n == 1 ? "" : "s");
+		        "reload failed (%zu error%s): the running "
+		        "configuration stays",
+		        errs.n, errs.n == 1 ? "" : "s");
 		config_errors_free(&errs);
 		return;
 	}
 	if ((d->set != NULL ? listener_set_update(d->set, cfg, err, sizeof(err))
-			    : listener_update(d, cfg, err, sizeof(err))) < 0) {
+	                    : listener_update(d, cfg, err, sizeof(err))) < 0) {
 		log_msg(LVL_ERROR,
-			"reload failed: %s; the running configuration stays",
-			err);
+		        "reload failed: %s; the running configuration stays",
+		        err);
 		config_unref(cfg);
 		return;
 	}
@@ -181,23 +182,26 @@ reload(struct daemon *d)
 	    !same_text(cfg->chroot_dir, old->chroot_dir) ||
 	    !same_text(cfg->pid_path, old->pid_path))
 		log_msg(LVL_WARN, "reload: changes to user, group, chroot and "
-				  "pid take effect at the next start");
+		                  "pid take effect at the next start");
 	if ((cfg->workers > 0 ? cfg->workers : workers_auto()) != d->nworkers)
-		log_msg(LVL_WARN, "reload: a new number of workers takes effect "
-				  "at the next start; %u go on",
-			d->nworkers);
+		log_msg(LVL_WARN,
+		        "reload: a new number of workers takes effect "
+		        "at the next start; %u go on",
+		        d->nworkers);
 	if (cfg->log_dest != old->log_dest ||
 	    !same_text(cfg->log_path, old->log_path)) {
 		if (open_log(d, cfg) < 0)
-			log_msg(LVL_ERROR, "reload: log %s: %s; logging goes on "
-					   "where it was",
-				cfg->log_path ? cfg->log_path : "", strerror(errno));
+			log_msg(LVL_ERROR,
+			        "reload: log %s: %s; logging goes on "
+			        "where it was",
+			        cfg->log_path ? cfg->log_path : "",
+			        strerror(errno));
 	}
 	apply_log_level(d, cfg);
 	d->cfg = cfg;
 	config_unref(old);
 	log_msg(LVL_INFO, "reloaded: %zu services, %zu bind lines",
-		cfg->nservices, cfg->nbinds);
+	        cfg->nservices, cfg->nbinds);
 	if (d->set != NULL)
 		new_generation(d);
 }
@@ -208,17 +212,18 @@ on_stop_grace(void *arg)
 	struct daemon *d = arg;
 
 	if (d->stop_killed) {
-		log_msg(LVL_WARN, "stopping: %u connections still open, "
-				  "exiting anyway",
-			d->nconns);
+		log_msg(LVL_WARN,
+		        "stopping: %u connections still open, "
+		        "exiting anyway",
+		        d->nconns);
 		loop_stop(d->loop);
 		return;
 	}
 	if (exec_table_count(d->children) > 0)
 		log_msg(LVL_WARN,
-			"stopping: %zu programs still running after %d ms: "
-			"SIGKILL",
-			exec_table_count(d->children), STOP_GRACE_MS);
+		        "stopping: %zu programs still running after %d ms: "
+		        "SIGKILL",
+		        exec_table_count(d->children), STOP_GRACE_MS);
 	exec_table_kill(d->children, SIGKILL);
 	d->stop_killed = true;
 	loop_timer_arm(d->stop_timer, STOP_GRACE_MS);
@@ -260,9 +265,10 @@ retire(struct daemon *d)
 {
 	if (d->stopping)
 		return;
-	log_msg(LVL_INFO, "retiring: a reload replaced this worker; it ends "
-			  "with its last connection (%u open)",
-		d->nconns);
+	log_msg(LVL_INFO,
+	        "retiring: a reload replaced this worker; it ends "
+	        "with its last connection (%u open)",
+	        d->nconns);
 	if (log_reopen() < 0) {
 		/* The lines go on to the old file. */
 	}
@@ -289,10 +295,11 @@ on_signal_pipe(void *arg, int fd, unsigned events)
 				break;
 			case SIGHUP:
 				if (d->worker)
-					log_msg(LVL_WARN, "SIGHUP: a worker does "
-							  "not reload; signal "
-							  "the master, pid %ld",
-						(long)getppid());
+					log_msg(LVL_WARN,
+					        "SIGHUP: a worker does "
+					        "not reload; signal "
+					        "the master, pid %ld",
+					        (long)getppid());
 				else if (!d->stopping)
 					reload(d);
 				break;
@@ -327,8 +334,8 @@ setup_signals(struct daemon *d)
 	sa.sa_flags = SA_RESTART | SA_NOCLDSTOP;
 	sigaction(SIGCHLD, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	d->sigwatch = loop_watch(d->loop, d->sigpipe[0], LOOP_IN,
-				 on_signal_pipe, d);
+	d->sigwatch =
+	    loop_watch(d->loop, d->sigpipe[0], LOOP_IN, on_signal_pipe, d);
 	return d->sigwatch == NULL ? -1 : 0;
 }
 
@@ -391,8 +398,8 @@ pid_check(struct daemon *d)
 		fatal(d, "pid file %s: %s", path, strerror(errno));
 		return -1;
 	}
-	if (pid > 0 && pid != getpid() && (kill((pid_t)pid, 0) == 0 || errno == EPERM) &&
-	    same_program(pid)) {
+	if (pid > 0 && pid != getpid() &&
+	    (kill((pid_t)pid, 0) == 0 || errno == EPERM) && same_program(pid)) {
 		fatal(d,
 		      "pid file %s: portsplit is already running as pid %ld "
 		      "(stop it first, or remove the file if it is not)",
@@ -400,10 +407,13 @@ pid_check(struct daemon *d)
 		return -1;
 	}
 	if (pid > 0)
-		log_msg(LVL_INFO, "pid file %s is stale (no portsplit runs as pid %ld): removing it",
-			path, pid);
+		log_msg(LVL_INFO,
+		        "pid file %s is stale (no portsplit runs as pid %ld): "
+		        "removing it",
+		        path, pid);
 	else
-		log_msg(LVL_INFO, "pid file %s holds no pid: removing it", path);
+		log_msg(LVL_INFO, "pid file %s holds no pid: removing it",
+		        path);
 	if (unlink(path) < 0 && errno != ENOENT) {
 		fatal(d, "pid file %s: cannot remove it: %s", path,
 		      strerror(errno));
@@ -428,7 +438,7 @@ pid_write(struct daemon *d)
 	if (d->pid_dir < 0 || d->pid_name == NULL)
 		goto out;
 	fd = openat(d->pid_dir, d->pid_name,
-		    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+	            O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
 	if (fd < 0)
 		goto out;
 	len = snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
@@ -456,9 +466,9 @@ pid_remove(struct daemon *d)
 	    read_pid(d->pid_dir, d->pid_name) == (long)getpid() &&
 	    unlinkat(d->pid_dir, d->pid_name, 0) < 0)
 		log_msg(LVL_WARN,
-			"pid file %s: cannot remove it: %s (a stale pid file "
-			"does not block the next start)",
-			d->cfg->pid_path, strerror(errno));
+		        "pid file %s: cannot remove it: %s (a stale pid file "
+		        "does not block the next start)",
+		        d->cfg->pid_path, strerror(errno));
 	if (d->pid_dir >= 0)
 		close(d->pid_dir);
 	free(d->pid_name);
@@ -542,7 +552,7 @@ static void
 signals_off(void)
 {
 	static const int handled[] = {SIGTERM, SIGINT, SIGHUP, SIGQUIT,
-				      SIGCHLD};
+	                              SIGCHLD};
 	sigset_t set;
 
 	sigemptyset(&set);
@@ -598,7 +608,7 @@ check_env(struct daemon *d)
 
 	if (probe == NULL && errno == EINVAL) {
 		log_msg(LVL_ERROR, "PORTSPLIT_LOOP: '%s' is not epoll or poll",
-			name);
+		        name);
 		return -1;
 	}
 	if (probe == NULL) {
@@ -608,8 +618,8 @@ check_env(struct daemon *d)
 	loop_free(probe);
 	if (relay != NULL && strcmp(relay, "copy") != 0 &&
 	    strcmp(relay, "splice") != 0) {
-		log_msg(LVL_ERROR, "PORTSPLIT_RELAY: '%s' is not splice or copy",
-			relay);
+		log_msg(LVL_ERROR,
+		        "PORTSPLIT_RELAY: '%s' is not splice or copy", relay);
 		return -1;
 	}
 	d->relay_copy = relay != NULL && strcmp(relay, "copy") == 0;
@@ -623,8 +633,8 @@ prepare(struct daemon *d)
 {
 	d->loop = loop_new(getenv("PORTSPLIT_LOOP"));
 	if (!d->relay_copy)
-		d->relay_pool = relay_pool_new(RELAY_SPARE_PIPES,
-					       RELAY_PIPE_SIZE);
+		d->relay_pool =
+		    relay_pool_new(RELAY_SPARE_PIPES, RELAY_PIPE_SIZE);
 	d->peeksize = PEEK_MAX;
 	d->peekbuf = malloc(d->peeksize);
 	d->relaysize = RELAY_BUF;
@@ -682,7 +692,7 @@ master_prepare(struct daemon *d, char *err, size_t errlen)
 	d->share = workers_share_new();
 	if (d->share == NULL) {
 		snprintf(err, errlen, "shared memory for %u workers: %s",
-			 d->nworkers, strerror(errno));
+		         d->nworkers, strerror(errno));
 		return -1;
 	}
 	d->workers = calloc(WORKERS_MAX, sizeof(*d->workers));
@@ -735,7 +745,7 @@ worker_main(struct daemon *d, unsigned slot, int tally, pid_t master)
 		goto out;
 	}
 	log_msg(LVL_INFO, "worker %u of %u running (generation %u)", slot + 1,
-		d->nworkers, d->gen + 1);
+	        d->nworkers, d->gen + 1);
 	if (loop_run(d->loop) < 0)
 		log_msg(LVL_ERROR, "event loop: %s", strerror(errno));
 	else
@@ -755,9 +765,9 @@ spawn(struct daemon *d, unsigned slot, uint64_t now)
 
 	if (tally < 0) {
 		log_limited(spawn, LVL_ERROR,
-			    "cannot start worker %u: %d worker processes are "
-			    "alive (retiring ones wait for their connections)",
-			    slot + 1, WORKERS_MAX);
+		            "cannot start worker %u: %d worker processes are "
+		            "alive (retiring ones wait for their connections)",
+		            slot + 1, WORKERS_MAX);
 		d->restart_at[slot] = now + RESTART_MIN_MS;
 		return;
 	}
@@ -765,7 +775,7 @@ spawn(struct daemon *d, unsigned slot, uint64_t now)
 	pid = fork();
 	if (pid < 0) {
 		log_limited(spawn, LVL_ERROR, "cannot start worker %u: %s",
-			    slot + 1, strerror(errno));
+		            slot + 1, strerror(errno));
 		workers_tally_release(d->share, tally);
 		d->restart_at[slot] = now + RESTART_MIN_MS;
 		return;
@@ -773,10 +783,10 @@ spawn(struct daemon *d, unsigned slot, uint64_t now)
 	if (pid == 0)
 		_exit(worker_main(d, slot, tally, master));
 	d->workers[d->nlive++] = (struct worker){
-		.pid = pid,
-		.slot = slot,
-		.gen = d->gen,
-		.tally = tally,
+	    .pid = pid,
+	    .slot = slot,
+	    .gen = d->gen,
+	    .tally = tally,
 	};
 	d->started_at[slot] = now;
 	d->restart_at[slot] = 0;
@@ -801,9 +811,10 @@ new_generation(struct daemon *d)
 			retiring++;
 		}
 	}
-	log_msg(LVL_INFO, "reload: %u new workers; %zu old ones retire as "
-			  "their connections end",
-		d->nworkers, retiring);
+	log_msg(LVL_INFO,
+	        "reload: %u new workers; %zu old ones retire as "
+	        "their connections end",
+	        d->nworkers, retiring);
 }
 
 /* SIGCHLD: reaps the workers that ended and gives back their count; a
@@ -827,15 +838,15 @@ reap(struct daemon *d, uint64_t now)
 		exec_status_text(status, how, sizeof(how));
 		if (w.gen != d->gen || d->stopping) {
 			log_msg(LVL_INFO, "worker %u pid %ld ended (%s)",
-				w.slot + 1, (long)pid, how);
+			        w.slot + 1, (long)pid, how);
 			continue;
 		}
 		uint64_t at = d->started_at[w.slot] + RESTART_MIN_MS;
 		d->restart_at[w.slot] = at > now ? at : now;
 		log_msg(LVL_ERROR,
-			"worker %u pid %ld ended (%s): starting another%s",
-			w.slot + 1, (long)pid, how,
-			at > now ? " in a moment" : "");
+		        "worker %u pid %ld ended (%s): starting another%s",
+		        w.slot + 1, (long)pid, how,
+		        at > now ? " in a moment" : "");
 	}
 }
 
@@ -890,8 +901,8 @@ supervise(struct daemon *d)
 	uint64_t now = now_ms();
 
 	master_signals(&wait, &block);
-	log_msg(LVL_INFO, "master pid %ld: starting %u workers",
-		(long)getpid(), d->nworkers);
+	log_msg(LVL_INFO, "master pid %ld: starting %u workers", (long)getpid(),
+	        d->nworkers);
 	for (unsigned s = 0; s < d->nworkers; s++)
 		spawn(d, s, now);
 	for (;;) {
@@ -904,7 +915,7 @@ supervise(struct daemon *d)
 			sig = sigwaitinfo(&wait, NULL);
 		} else {
 			struct timespec ts = {.tv_sec = ms / 1000,
-					      .tv_nsec = ms % 1000 * 1000000};
+			                      .tv_nsec = ms % 1000 * 1000000};
 			sig = sigtimedwait(&wait, NULL, &ts);
 		}
 		now = now_ms();
@@ -923,14 +934,16 @@ supervise(struct daemon *d)
 		}
 		if (d->stopping && d->nlive > 0 && now >= d->kill_at) {
 			if (d->stop_killed) {
-				log_msg(LVL_WARN, "stopping: %zu workers did "
-						  "not end; exiting anyway",
-					d->nlive);
+				log_msg(LVL_WARN,
+				        "stopping: %zu workers did "
+				        "not end; exiting anyway",
+				        d->nlive);
 				return 0;
 			}
-			log_msg(LVL_WARN, "stopping: %zu workers still running "
-					  "after %d ms: SIGKILL",
-				d->nlive, MASTER_STOP_MS);
+			log_msg(LVL_WARN,
+			        "stopping: %zu workers still running "
+			        "after %d ms: SIGKILL",
+			        d->nlive, MASTER_STOP_MS);
 			for (size_t i = 0; i < d->nlive; i++)
 				kill(d->workers[i].pid, SIGKILL);
 			d->stop_killed = true;
@@ -948,13 +961,13 @@ int
 daemon_run(struct config *cfg, const struct daemon_opts *opts)
 {
 	struct daemon d = {
-		.cfg = cfg,
-		.sigpipe = {-1, -1},
-		.pid_dir = -1,
-		.ready_fd = -1,
-		.devnull = -1,
-		.verbosity = opts->verbosity,
-		.detach = opts->detach,
+	    .cfg = cfg,
+	    .sigpipe = {-1, -1},
+	    .pid_dir = -1,
+	    .ready_fd = -1,
+	    .devnull = -1,
+	    .verbosity = opts->verbosity,
+	    .detach = opts->detach,
 	};
 	struct privs ids = {0};
 	struct config_errors errs = {0};
@@ -964,7 +977,7 @@ daemon_run(struct config *cfg, const struct daemon_opts *opts)
 	apply_log_level(&d, cfg);
 	if (open_log(&d, cfg) < 0) {
 		fprintf(stderr, "portsplit: log %s: %s\n", cfg->log_path,
-			strerror(errno));
+		        strerror(errno));
 		goto out;
 	}
 	/* Reloads read it again, after -d has moved to /. */
@@ -1009,16 +1022,16 @@ daemon_run(struct config *cfg, const struct daemon_opts *opts)
 	}
 	if (privs_wanted(&ids))
 		log_msg(LVL_INFO, "privileges dropped: uid %u gid %u%s%s",
-			(unsigned)getuid(), (unsigned)getgid(),
-			ids.chroot_dir ? ", chroot " : "",
-			ids.chroot_dir ? ids.chroot_dir : "");
+		        (unsigned)getuid(), (unsigned)getgid(),
+		        ids.chroot_dir ? ", chroot " : "",
+		        ids.chroot_dir ? ids.chroot_dir : "");
 	if (ids.chroot_dir != NULL && getuid() == 0)
 		log_msg(LVL_WARN, "chroot without 'user =': a process running "
-				  "as root can leave a chroot");
+		                  "as root can leave a chroot");
 	if (d.detach)
 		detach_done(&d);
 	log_msg(LVL_INFO, "portsplit %s running: %zu services, timeout %.3gs",
-		PORTSPLIT_VERSION, cfg->nservices, cfg->timeout_ms / 1000.0);
+	        PORTSPLIT_VERSION, cfg->nservices, cfg->timeout_ms / 1000.0);
 	if (d.nworkers > 1)
 		rc = supervise(&d);
 	else if (loop_run(d.loop) < 0)

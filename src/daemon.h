@@ -20,9 +20,9 @@ struct worker_share;
 
 struct daemon {
 	struct loop *loop;
-	struct config *cfg;	     /* the configuration in force (a ref) */
+	struct config *cfg;         /* the configuration in force (a ref) */
 	struct listener *listeners; /* owned; a list */
-	struct conn *conns;	     /* every live connection; a list */
+	struct conn *conns;         /* every live connection; a list */
 	unsigned nconns;
 	uint64_t next_id;
 	/* Scratch shared by every connection of the loop: the peek buffer
@@ -45,10 +45,10 @@ struct daemon {
 	bool stopping, stop_killed;
 	struct loop_timer *stop_timer;
 	char *config_path; /* absolute, for reloads */
-	int verbosity;	   /* -v minus -q */
-	bool detach;	   /* -d */
-	bool detached;	   /* standard error is /dev/null now */
-	int ready_fd;	   /* -d: tells the waiting parent it runs */
+	int verbosity;     /* -v minus -q */
+	bool detach;       /* -d */
+	bool detached;     /* standard error is /dev/null now */
+	int ready_fd;      /* -d: tells the waiting parent it runs */
 	int devnull;
 	int pid_dir; /* the pid file's folder, open; -1 when none */
 	char *pid_name;

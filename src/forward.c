@@ -136,8 +136,8 @@ attempt(struct forward *f)
 		const struct addrinfo *ai = f->next;
 		f->next = ai->ai_next;
 		f->fd = socket(ai->ai_family,
-			       SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
-			       ai->ai_protocol);
+		               SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+		               ai->ai_protocol);
 		if (f->fd < 0) {
 			f->err = errno;
 			continue;
@@ -165,8 +165,8 @@ attempt(struct forward *f)
 }
 
 struct forward *
-forward_start(struct loop *loop, const struct addrinfo *ai,
-	      uint32_t timeout_ms, forward_done_fn *fn, void *arg)
+forward_start(struct loop *loop, const struct addrinfo *ai, uint32_t timeout_ms,
+              forward_done_fn *fn, void *arg)
 {
 	struct forward *f = calloc(1, sizeof(*f));
 

@@ -19,8 +19,8 @@ struct forward;
  * callback). The callback never runs before this returns. NULL when out of
  * memory. */
 struct forward *forward_start(struct loop *loop, const struct addrinfo *ai,
-			      uint32_t timeout_ms, forward_done_fn *fn,
-			      void *arg);
+                              uint32_t timeout_ms, forward_done_fn *fn,
+                              void *arg);
 /* Gives up: closes the attempt; the callback does not run. */
 void forward_cancel(struct forward *f);
 

@@ -12,9 +12,9 @@ static const struct {
 	uint8_t width;
 	bool little;
 } types[] = {
-	{"u8", 1, false},   {"be16", 2, false}, {"be24", 3, false},
-	{"be32", 4, false}, {"le16", 2, true},  {"le24", 3, true},
-	{"le32", 4, true},
+    {"u8", 1, false},   {"be16", 2, false}, {"be24", 3, false},
+    {"be32", 4, false}, {"le16", 2, true},  {"le24", 3, true},
+    {"le32", 4, true},
 };
 
 int
@@ -58,9 +58,9 @@ frame_parse(const char *text, struct frame *f, char *err, size_t errlen)
 	return 0;
 bad:
 	snprintf(err, errlen,
-		 "bad frame '%s': expected OFFSET:TYPE[+N|-N] with TYPE one "
-		 "of u8, be16, be24, be32, le16, le24, le32 (e.g. 3:be16+5)",
-		 text);
+	         "bad frame '%s': expected OFFSET:TYPE[+N|-N] with TYPE one "
+	         "of u8, be16, be24, be32, le16, le24, le32 (e.g. 3:be16+5)",
+	         text);
 	return -1;
 }
 
@@ -74,7 +74,7 @@ frame_format(const struct frame *f, char *buf, size_t buflen)
 			name = types[i].name;
 	if (f->adjust != 0)
 		snprintf(buf, buflen, "%" PRIu32 ":%s%+" PRId64, f->offset,
-			 name, f->adjust);
+		         name, f->adjust);
 	else
 		snprintf(buf, buflen, "%" PRIu32 ":%s", f->offset, name);
 }

@@ -83,7 +83,7 @@ on_accept(void *arg, int fd, unsigned events)
 		struct sockaddr_storage ss;
 		socklen_t sl = sizeof(ss);
 		int c = accept4(fd, (struct sockaddr *)&ss, &sl,
-				SOCK_NONBLOCK | SOCK_CLOEXEC);
+		                SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (c < 0) {
 			switch (errno) {
 			case EAGAIN:
@@ -97,16 +97,16 @@ on_accept(void *arg, int fd, unsigned events)
 			case ENOBUFS:
 			case ENOMEM:
 				log_limited(pause_all, LVL_WARN,
-					    "accept on %s: %s; pausing accept "
-					    "for %d ms",
-					    l->name, strerror(errno),
-					    ACCEPT_PAUSE_MS);
+				            "accept on %s: %s; pausing accept "
+				            "for %d ms",
+				            l->name, strerror(errno),
+				            ACCEPT_PAUSE_MS);
 				pause_all(d);
 				return;
 			default:
 				log_limited(on_accept, LVL_ERROR,
-					    "accept on %s: %s", l->name,
-					    strerror(errno));
+				            "accept on %s: %s", l->name,
+				            strerror(errno));
 				return;
 			}
 		}
@@ -114,9 +114,9 @@ on_accept(void *arg, int fd, unsigned events)
 			char peer[ADDR_STRLEN];
 			addr_format((struct sockaddr *)&ss, peer, sizeof(peer));
 			log_limited(&d->nconns, LVL_WARN,
-				    "maxconn %u reached: closing connection "
-				    "from %s on %s",
-				    d->cfg->maxconn, peer, l->name);
+			            "maxconn %u reached: closing connection "
+			            "from %s on %s",
+			            d->cfg->maxconn, peer, l->name);
 			close(c);
 			continue;
 		}
@@ -131,8 +131,8 @@ static int
 bind_one(const struct addrinfo *ai, bool reuseport, bool probe)
 {
 	int one = 1, saved;
-	int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
-			0);
+	int fd = socket(ai->ai_family,
+	                SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 
 	if (fd < 0)
 		return -1;
@@ -140,8 +140,8 @@ bind_one(const struct addrinfo *ai, bool reuseport, bool probe)
 	/* [::] and 0.0.0.0 are separate listeners, as the user wrote them. */
 	if (ai->ai_family == AF_INET6)
 		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
-	if ((reuseport && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one,
-				     sizeof(one)) < 0) ||
+	if ((reuseport &&
+	     setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) < 0) ||
 	    bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 ||
 	    (!probe && listen(fd, LISTEN_BACKLOG) < 0)) {
 		saved = errno;
@@ -155,7 +155,7 @@ bind_one(const struct addrinfo *ai, bool reuseport, bool probe)
 /* Opens a listener on AI and puts it at the head of *LIST. */
 static int
 open_one(struct daemon *d, struct listener **list, const struct addrinfo *ai,
-	 char *err, size_t errlen)
+         char *err, size_t errlen)
 {
 	struct listener *l = calloc(1, sizeof(*l));
 
@@ -180,7 +180,7 @@ open_one(struct daemon *d, struct listener **list, const struct addrinfo *ai,
 	return 0;
 fail:
 	snprintf(err, errlen, "cannot listen on %s: %s", l->name,
-		 strerror(errno));
+	         strerror(errno));
 	if (l->fd >= 0)
 		close(l->fd);
 	free(l);
@@ -205,7 +205,7 @@ listener_open_all(struct daemon *d, char *err, size_t errlen)
 				return -1;
 			else
 				log_msg(LVL_INFO, "listening on %s",
-					d->listeners->name);
+				        d->listeners->name);
 	return 0;
 }
 
@@ -225,24 +225,24 @@ same_addr(const struct sockaddr *a, const struct sockaddr *b)
 		return false;
 	if (a->sa_family == AF_INET) {
 		const struct sockaddr_in *x = (const void *)a,
-					 *y = (const void *)b;
+		                         *y = (const void *)b;
 		return x->sin_port == y->sin_port &&
 		       x->sin_addr.s_addr == y->sin_addr.s_addr;
 	}
 	if (a->sa_family == AF_INET6) {
 		const struct sockaddr_in6 *x = (const void *)a,
-					  *y = (const void *)b;
+		                          *y = (const void *)b;
 		return x->sin6_port == y->sin6_port &&
 		       x->sin6_scope_id == y->sin6_scope_id &&
 		       memcmp(&x->sin6_addr, &y->sin6_addr,
-			      sizeof(x->sin6_addr)) == 0;
+		              sizeof(x->sin6_addr)) == 0;
 	}
 	return false;
 }
 
 int
 listener_update(struct daemon *d, const struct config *cfg, char *err,
-		size_t errlen)
+                size_t errlen)
 {
 	struct listener *fresh = NULL, **pp;
 
@@ -250,8 +250,9 @@ listener_update(struct daemon *d, const struct config *cfg, char *err,
 		for (const struct addrinfo *ai = cfg->binds[i].ai; ai != NULL;
 		     ai = ai->ai_next) {
 			struct listener *l = d->listeners;
-			while (l != NULL && !same_addr((struct sockaddr *)&l->addr,
-						       ai->ai_addr))
+			while (l != NULL &&
+			       !same_addr((struct sockaddr *)&l->addr,
+			                  ai->ai_addr))
 				l = l->next;
 			if (l != NULL) {
 				l->keep = true;
@@ -259,7 +260,7 @@ listener_update(struct daemon *d, const struct config *cfg, char *err,
 			}
 			for (l = fresh; l != NULL; l = l->next)
 				if (same_addr((struct sockaddr *)&l->addr,
-					      ai->ai_addr))
+				              ai->ai_addr))
 					break;
 			if (l != NULL)
 				continue; /* written twice */
@@ -335,7 +336,7 @@ bound_free(const struct listener_set *set, struct bound *b)
 /* Binds AI once per slot and puts it at the head of *LIST. */
 static int
 bind_group(const struct listener_set *set, struct bound **list,
-	   const struct addrinfo *ai, char *err, size_t errlen)
+           const struct addrinfo *ai, char *err, size_t errlen)
 {
 	struct bound *b = calloc(1, sizeof(*b) + set->nslots * sizeof(int));
 	int probe;
@@ -360,7 +361,7 @@ bind_group(const struct listener_set *set, struct bound **list,
 	return 0;
 fail:
 	snprintf(err, errlen, "cannot listen on %s: %s", b->name,
-		 strerror(errno));
+	         strerror(errno));
 	bound_free(set, b);
 	return -1;
 }
@@ -377,7 +378,7 @@ find_bound(struct bound *list, const struct addrinfo *ai)
 
 struct listener_set *
 listener_set_open(const struct config *cfg, unsigned nslots, char *err,
-		  size_t errlen)
+                  size_t errlen)
 {
 	struct listener_set *set = calloc(1, sizeof(*set));
 
@@ -403,7 +404,7 @@ listener_set_open(const struct config *cfg, unsigned nslots, char *err,
 
 int
 listener_set_update(struct listener_set *set, const struct config *cfg,
-		    char *err, size_t errlen)
+                    char *err, size_t errlen)
 {
 	struct bound *fresh = NULL, **pp;
 
@@ -464,7 +465,7 @@ listener_set_free(struct listener_set *set)
 
 int
 listener_adopt(struct daemon *d, struct listener_set *set, unsigned slot,
-	       char *err, size_t errlen)
+               char *err, size_t errlen)
 {
 	if (d->resume == NULL)
 		d->resume = loop_timer_new(d->loop, on_resume, d);

@@ -17,7 +17,7 @@ int listener_open_all(struct daemon *d, char *err, size_t errlen);
  * are bound, removed ones closed. All or nothing: returns 0, or -1 with a
  * message in ERR and D's listeners as they were. */
 int listener_update(struct daemon *d, const struct config *cfg, char *err,
-		    size_t errlen);
+                    size_t errlen);
 /* Closes every listener of D. */
 void listener_close_all(struct daemon *d);
 
@@ -29,14 +29,14 @@ struct listener_set;
 /* Binds every address of CFG NSLOTS times. Returns the set, or NULL with a
  * message in ERR (nothing stays bound). */
 struct listener_set *listener_set_open(const struct config *cfg,
-				       unsigned nslots, char *err,
-				       size_t errlen);
+                                       unsigned nslots, char *err,
+                                       size_t errlen);
 /* Makes SET's addresses those of CFG, as listener_update() does: kept
  * addresses keep their sockets, new ones are bound, removed ones closed.
  * All or nothing: returns 0, or -1 with a message in ERR and SET as it
  * was. */
 int listener_set_update(struct listener_set *set, const struct config *cfg,
-			char *err, size_t errlen);
+                        char *err, size_t errlen);
 /* Closes every socket of SET (in this process) and frees it; NULL is
  * allowed. */
 void listener_set_free(struct listener_set *set);
@@ -44,6 +44,6 @@ void listener_set_free(struct listener_set *set);
  * other slots' copies and frees SET (this process's copy of it). Returns
  * 0, or -1 with a message in ERR. */
 int listener_adopt(struct daemon *d, struct listener_set *set, unsigned slot,
-		   char *err, size_t errlen);
+                   char *err, size_t errlen);
 
 #endif

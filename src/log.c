@@ -18,9 +18,9 @@
 
 static enum log_level max_level = LVL_INFO;
 static enum log_dest dest = LOG_TO_STDERR;
-static int file_fd = -1;   /* with LOG_TO_FILE */
-static char *file_path;    /* with LOG_TO_FILE, for log_reopen() */
-static char tag[32];       /* "[pid] " in a worker process, or empty */
+static int file_fd = -1; /* with LOG_TO_FILE */
+static char *file_path;  /* with LOG_TO_FILE, for log_reopen() */
+static char tag[32];     /* "[pid] " in a worker process, or empty */
 
 static const char *const level_names[] = {"error", "warn", "info", "debug"};
 
@@ -65,9 +65,9 @@ static int
 open_file(const char *path)
 {
 	return open(path,
-		    O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC |
-			    O_NOCTTY,
-		    0640);
+	            O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC |
+	                O_NOCTTY,
+	            0640);
 }
 
 int
@@ -130,7 +130,7 @@ static void
 log_write(enum log_level level, const char *fmt, va_list ap)
 {
 	static const int priorities[] = {LOG_ERR, LOG_WARNING, LOG_INFO,
-					 LOG_DEBUG};
+	                                 LOG_DEBUG};
 	struct timespec ts;
 	struct tm tm;
 	char stamp[32];
@@ -146,13 +146,13 @@ log_write(enum log_level level, const char *fmt, va_list ap)
 	gmtime_r(&ts.tv_sec, &tm);
 	strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", &tm);
 	n = snprintf(out, sizeof(out), "%s.%03ld %s %s%s\n", stamp,
-		     ts.tv_nsec / 1000000, level_names[level], tag, line);
+	             ts.tv_nsec / 1000000, level_names[level], tag, line);
 	if (n >= (int)sizeof(out))
 		n = (int)sizeof(out) - 1;
 	/* One write per line keeps lines whole when the file is shared; a
 	 * failed write has nowhere to be reported. */
 	if (write(dest == LOG_TO_FILE ? file_fd : STDERR_FILENO, out,
-		  (size_t)n) < 0)
+	          (size_t)n) < 0)
 		return;
 }
 

@@ -35,10 +35,10 @@ int log_level_parse(const char *text);
 const char *log_level_name(enum log_level level);
 /* Writes one line: time, level, message. */
 void log_msg(enum log_level level, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 /* Like log_msg, but writes at most one line per KEY per second and counts
  * the ones it held back; KEY is any stable pointer naming the event. */
 void log_limited(const void *key, enum log_level level, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 #endif

@@ -48,7 +48,7 @@ int loop_defer(struct loop *loop, loop_fn *fn, void *arg);
 /* Watches FD for EVENTS (LOOP_IN | LOOP_OUT | LOOP_RDHUP; 0 pauses it).
  * NULL when out of memory. */
 struct loop_watch *loop_watch(struct loop *loop, int fd, unsigned events,
-			      loop_io_fn *fn, void *arg);
+                              loop_io_fn *fn, void *arg);
 /* Changes the events a watch waits for. */
 void loop_watch_set(struct loop_watch *w, unsigned events);
 /* The events a watch waits for. */

@@ -57,8 +57,8 @@ epoll_update(struct loop_backend *b, struct loop_watch *w)
 		return epoll_ctl(b->epfd, EPOLL_CTL_DEL, w->fd, NULL);
 	}
 	ev.events = ((w->events & LOOP_IN) ? EPOLLIN : 0) |
-		    ((w->events & LOOP_OUT) ? EPOLLOUT : 0) |
-		    ((w->events & LOOP_RDHUP) ? EPOLLRDHUP : 0);
+	            ((w->events & LOOP_OUT) ? EPOLLOUT : 0) |
+	            ((w->events & LOOP_RDHUP) ? EPOLLRDHUP : 0);
 	ev.data.ptr = w;
 	op = w->slot < 0 ? EPOLL_CTL_ADD : EPOLL_CTL_MOD;
 	if (epoll_ctl(b->epfd, op, w->fd, &ev) < 0)
@@ -79,20 +79,20 @@ epoll_wait_backend(struct loop_backend *b, struct loop *loop, int timeout_ms)
 	 * then marked dead, still allocated, and dispatch skips it. */
 	for (int i = 0; i < n; i++) {
 		uint32_t re = b->events[i].events;
-		loop_dispatch(b->events[i].data.ptr,
-			      ((re & EPOLLIN) ? LOOP_IN : 0) |
-				      ((re & EPOLLOUT) ? LOOP_OUT : 0) |
-				      ((re & EPOLLRDHUP) ? LOOP_RDHUP : 0) |
-				      ((re & (EPOLLERR | EPOLLHUP)) ? LOOP_ERR
-								     : 0));
+		loop_dispatch(
+		    b->events[i].data.ptr,
+		    ((re & EPOLLIN) ? LOOP_IN : 0) |
+		        ((re & EPOLLOUT) ? LOOP_OUT : 0) |
+		        ((re & EPOLLRDHUP) ? LOOP_RDHUP : 0) |
+		        ((re & (EPOLLERR | EPOLLHUP)) ? LOOP_ERR : 0));
 	}
 	return 0;
 }
 
 const struct loop_backend_ops loop_epoll_ops = {
-	.name = "epoll",
-	.create = epoll_create_backend,
-	.destroy = epoll_destroy,
-	.update = epoll_update,
-	.wait = epoll_wait_backend,
+    .name = "epoll",
+    .create = epoll_create_backend,
+    .destroy = epoll_destroy,
+    .update = epoll_update,
+    .wait = epoll_wait_backend,
 };

@@ -42,8 +42,8 @@ static short
 poll_events(unsigned events)
 {
 	return (short)(((events & LOOP_IN) ? POLLIN : 0) |
-		       ((events & LOOP_OUT) ? POLLOUT : 0) |
-		       ((events & LOOP_RDHUP) ? POLLRDHUP : 0));
+	               ((events & LOOP_OUT) ? POLLOUT : 0) |
+	               ((events & LOOP_RDHUP) ? POLLRDHUP : 0));
 }
 
 static int
@@ -114,10 +114,10 @@ poll_wait(struct loop_backend *b, struct loop *loop, int timeout_ms)
 			continue;
 		b->ready[nready] = b->watches[i];
 		b->revents[nready++] =
-			((re & POLLIN) ? LOOP_IN : 0) |
-			((re & POLLOUT) ? LOOP_OUT : 0) |
-			((re & POLLRDHUP) ? LOOP_RDHUP : 0) |
-			((re & (POLLERR | POLLHUP | POLLNVAL)) ? LOOP_ERR : 0);
+		    ((re & POLLIN) ? LOOP_IN : 0) |
+		    ((re & POLLOUT) ? LOOP_OUT : 0) |
+		    ((re & POLLRDHUP) ? LOOP_RDHUP : 0) |
+		    ((re & (POLLERR | POLLHUP | POLLNVAL)) ? LOOP_ERR : 0);
 	}
 	for (size_t i = 0; i < nready; i++)
 		loop_dispatch(b->ready[i], b->revents[i]);
@@ -125,9 +125,9 @@ poll_wait(struct loop_backend *b, struct loop *loop, int timeout_ms)
 }
 
 const struct loop_backend_ops loop_poll_ops = {
-	.name = "poll",
-	.create = poll_create,
-	.destroy = poll_destroy,
-	.update = poll_update,
-	.wait = poll_wait,
+    .name = "poll",
+    .create = poll_create,
+    .destroy = poll_destroy,
+    .update = poll_update,
+    .wait = poll_wait,
 };

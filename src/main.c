@@ -28,26 +28,26 @@ static void
 usage(FILE *out)
 {
 	fprintf(out,
-		"Usage: portsplit [options] CONFIG\n"
-		"       portsplit -t CONFIG\n"
-		"       portsplit -c CONFIG FILE...\n"
-		"Share one TCP port between services, chosen by the first "
-		"bytes each client sends.\n\n"
-		"  -t, --check        validate CONFIG, print a summary, exit "
-		"0 (valid) or 1\n"
-		"  -c, --classify     run CONFIG's matcher over each FILE ('-' "
-		"for standard\n"
-		"                     input) and print the service chosen and "
-		"why\n"
-		"  -f, --foreground   stay in the foreground (the default)\n"
-		"  -d, --daemon       detach: run in the background, log to "
-		"syslog unless\n"
-		"                     'log =' names a file\n"
-		"  -v, --verbose      log more (repeatable)\n"
-		"  -q, --quiet        log less (repeatable)\n"
-		"  -V, --version      print the version\n"
-		"  -h, --help         print this help\n\n"
-		"See portsplit(1) and portsplit.ini(5).\n");
+	        "Usage: portsplit [options] CONFIG\n"
+	        "       portsplit -t CONFIG\n"
+	        "       portsplit -c CONFIG FILE...\n"
+	        "Share one TCP port between services, chosen by the first "
+	        "bytes each client sends.\n\n"
+	        "  -t, --check        validate CONFIG, print a summary, exit "
+	        "0 (valid) or 1\n"
+	        "  -c, --classify     run CONFIG's matcher over each FILE ('-' "
+	        "for standard\n"
+	        "                     input) and print the service chosen and "
+	        "why\n"
+	        "  -f, --foreground   stay in the foreground (the default)\n"
+	        "  -d, --daemon       detach: run in the background, log to "
+	        "syslog unless\n"
+	        "                     'log =' names a file\n"
+	        "  -v, --verbose      log more (repeatable)\n"
+	        "  -q, --quiet        log less (repeatable)\n"
+	        "  -V, --version      print the version\n"
+	        "  -h, --help         print this help\n\n"
+	        "See portsplit(1) and portsplit.ini(5).\n");
 }
 
 static void
@@ -69,7 +69,7 @@ print_seconds(const char *name, uint32_t ms)
 
 static void
 print_service(const struct config *cfg, const struct service *svc,
-	      const char *label, const char *absent)
+              const char *label, const char *absent)
 {
 	char action[600];
 
@@ -94,8 +94,8 @@ print_service(const struct config *cfg, const struct service *svc,
 			frame_format(&grp->frame, f, sizeof(f));
 			printf("%sframe %s\n", indent, f);
 		}
-		for (size_t s = grp->first_sig;
-		     s < grp->first_sig + grp->nsigs; s++) {
+		for (size_t s = grp->first_sig; s < grp->first_sig + grp->nsigs;
+		     s++) {
 			const struct sigdef *d = &cfg->sigs[s];
 			/* Whole: an expanded parameterised signature (a
 			 * wildcard host name) runs to a kilobyte or two. */
@@ -104,8 +104,8 @@ print_service(const struct config *cfg, const struct service *svc,
 			printf("%s%-6s '%s'%s   (%s:%d)\n", indent,
 			       sig_is_regex(d->sig) ? "regex" : "string", text,
 			       sig_is_regex(d->sig) && !sig_is_jit(d->sig)
-				       ? " [no JIT]"
-				       : "",
+			           ? " [no JIT]"
+			           : "",
 			       d->file, d->line);
 		}
 	}
@@ -132,7 +132,8 @@ check(struct config *cfg)
 		     ai = ai->ai_next) {
 			char a[ADDR_STRLEN];
 			addr_format(ai->ai_addr, a, sizeof(a));
-			printf("%s%s", ai == cfg->binds[i].ai ? " = " : ", ", a);
+			printf("%s%s", ai == cfg->binds[i].ai ? " = " : ", ",
+			       a);
 		}
 		printf("   (%s:%d)\n", cfg->binds[i].file, cfg->binds[i].line);
 	}
@@ -140,10 +141,11 @@ check(struct config *cfg)
 	for (size_t i = 0; i < cfg->nservices; i++) {
 		char label[64];
 		snprintf(label, sizeof(label), "%zu. %s", i + 1,
-			 cfg->services[i].name);
+		         cfg->services[i].name);
 		print_service(cfg, &cfg->services[i], label, "");
 	}
-	print_service(cfg, cfg->fallback, "[fallback]", "no [fallback] section");
+	print_service(cfg, cfg->fallback, "[fallback]",
+	              "no [fallback] section");
 	print_service(cfg, cfg->timeout, "[timeout]", "no [timeout] section");
 	printf("settings: ");
 	print_seconds("timeout", cfg->timeout_ms);
@@ -157,8 +159,8 @@ check(struct config *cfg)
 	else
 		printf("workers %u\n", cfg->workers);
 	printf("log: %s", cfg->log_dest == LOG_TO_FILE     ? cfg->log_path
-			  : cfg->log_dest == LOG_TO_SYSLOG ? "syslog (daemon)"
-							: "stderr");
+	                  : cfg->log_dest == LOG_TO_SYSLOG ? "syslog (daemon)"
+	                                                   : "stderr");
 	if (cfg->pid_path != NULL)
 		printf(", pid file %s", cfg->pid_path);
 	if (cfg->user != NULL)
@@ -222,7 +224,7 @@ classify(struct config *cfg, char **files, int nfiles)
 
 		if (data == NULL) {
 			fprintf(stderr, "portsplit: %s: %s\n", files[i],
-				strerror(errno));
+			        strerror(errno));
 			rc = 1;
 			continue;
 		}
@@ -233,7 +235,7 @@ classify(struct config *cfg, char **files, int nfiles)
 		}
 		if (!matcher_feed(m, data, len, MATCHER_MORE, scratch, &v))
 			matcher_feed(m, data, len, MATCHER_TIMEOUT, scratch,
-				     &v);
+			             &v);
 		matcher_explain(m, &v, why, sizeof(why));
 		printf("%s: %s (%s; %zu bytes)\n", files[i],
 		       verdict_service_name(&v), why, v.bytes);
@@ -263,15 +265,15 @@ int
 main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"check", no_argument, NULL, 't'},
-		{"classify", no_argument, NULL, 'c'},
-		{"foreground", no_argument, NULL, 'f'},
-		{"daemon", no_argument, NULL, 'd'},
-		{"verbose", no_argument, NULL, 'v'},
-		{"quiet", no_argument, NULL, 'q'},
-		{"version", no_argument, NULL, 'V'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+	    {"check", no_argument, NULL, 't'},
+	    {"classify", no_argument, NULL, 'c'},
+	    {"foreground", no_argument, NULL, 'f'},
+	    {"daemon", no_argument, NULL, 'd'},
+	    {"verbose", no_argument, NULL, 'v'},
+	    {"quiet", no_argument, NULL, 'q'},
+	    {"version", no_argument, NULL, 'V'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	enum { RUN, CHECK, CLASSIFY } mode = RUN;
 
@@ -314,17 +316,17 @@ main(int argc, char **argv)
 	}
 	if (optind >= argc) {
 		fprintf(stderr, "portsplit: missing CONFIG\n"
-				"Try 'portsplit --help'.\n");
+		                "Try 'portsplit --help'.\n");
 		return 2;
 	}
 	if (mode == CLASSIFY && optind + 1 >= argc) {
 		fprintf(stderr, "portsplit: --classify needs CONFIG and at "
-				"least one FILE\n");
+		                "least one FILE\n");
 		return 2;
 	}
 	if (mode != CLASSIFY && optind + 1 < argc) {
 		fprintf(stderr, "portsplit: unexpected argument '%s'\n",
-			argv[optind + 1]);
+		        argv[optind + 1]);
 		return 2;
 	}
 	if (config_load(argv[optind], &cfg, &errs) < 0) {
@@ -332,9 +334,9 @@ main(int argc, char **argv)
 		return 1;
 	}
 	int level = cfg->log_level + verbosity;
-	log_set_level(level < LVL_ERROR	  ? LVL_ERROR
-		      : level > LVL_DEBUG ? LVL_DEBUG
-					  : (enum log_level)level);
+	log_set_level(level < LVL_ERROR   ? LVL_ERROR
+	              : level > LVL_DEBUG ? LVL_DEBUG
+	                                  : (enum log_level)level);
 	switch (mode) {
 	case CHECK:
 		return check(cfg);

@@ -19,17 +19,16 @@
 
 struct matcher {
 	const struct config *cfg;
-	size_t seen;	     /* bytes evaluated last time */
-	bool final;	     /* the final evaluation was done */
-	uint8_t *before;     /* service states before the final evaluation */
-	uint8_t state[];     /* one enum sig_state per config->sigs */
+	size_t seen;     /* bytes evaluated last time */
+	bool final;      /* the final evaluation was done */
+	uint8_t *before; /* service states before the final evaluation */
+	uint8_t state[]; /* one enum sig_state per config->sigs */
 };
 
 struct matcher *
 matcher_new(const struct config *cfg)
 {
-	struct matcher *m =
-		calloc(1, sizeof(*m) + cfg->nsigs + cfg->nservices);
+	struct matcher *m = calloc(1, sizeof(*m) + cfg->nsigs + cfg->nservices);
 
 	if (m == NULL)
 		return NULL;
@@ -46,7 +45,7 @@ matcher_free(struct matcher *m)
 
 static void
 eval_group(struct matcher *m, const struct group *g, const uint8_t *data,
-	   size_t len, bool final, struct sig_scratch *scratch)
+           size_t len, bool final, struct sig_scratch *scratch)
 {
 	if (g->has_frame) {
 		int64_t flen = frame_length(&g->frame, data, len);
@@ -58,12 +57,12 @@ eval_group(struct matcher *m, const struct group *g, const uint8_t *data,
 	for (size_t i = g->first_sig; i < g->first_sig + g->nsigs; i++)
 		if (m->state[i] == SIG_UNDECIDED)
 			m->state[i] = sig_eval(m->cfg->sigs[i].sig, data, len,
-					       final, scratch);
+			                       final, scratch);
 }
 
 static enum sig_state
 service_state(const struct matcher *m, const struct service *svc,
-	      size_t *matched)
+              size_t *matched)
 {
 	enum sig_state st = SIG_NOMATCH;
 
@@ -106,7 +105,7 @@ rank(const struct matcher *m, struct verdict *v)
 /* Evaluates the undecided signatures on LEN bytes. */
 static void
 eval_all(struct matcher *m, const uint8_t *data, size_t len, bool final,
-	 struct sig_scratch *scratch)
+         struct sig_scratch *scratch)
 {
 	for (size_t g = 0; g < m->cfg->ngroups; g++)
 		eval_group(m, &m->cfg->groups[g], data, len, final, scratch);
@@ -115,8 +114,8 @@ eval_all(struct matcher *m, const uint8_t *data, size_t len, bool final,
 
 bool
 matcher_feed(struct matcher *m, const uint8_t *data, size_t len,
-	     enum matcher_end end, struct sig_scratch *scratch,
-	     struct verdict *v)
+             enum matcher_end end, struct sig_scratch *scratch,
+             struct verdict *v)
 {
 	const struct config *cfg = m->cfg;
 	bool full = len >= cfg->max_peek;
@@ -140,8 +139,8 @@ matcher_feed(struct matcher *m, const uint8_t *data, size_t len,
 		return false;
 	for (size_t s = 0; s < cfg->nservices; s++) {
 		size_t unused;
-		m->before[s] = (uint8_t)service_state(m, &cfg->services[s],
-						      &unused);
+		m->before[s] =
+		    (uint8_t)service_state(m, &cfg->services[s], &unused);
 	}
 	eval_all(m, data, len, true, scratch);
 	m->final = true;
@@ -157,7 +156,7 @@ matcher_feed(struct matcher *m, const uint8_t *data, size_t len,
 
 void
 matcher_explain(const struct matcher *m, const struct verdict *v, char *buf,
-		size_t len)
+                size_t len)
 {
 	const struct config *cfg = m->cfg;
 	size_t o;
@@ -169,24 +168,24 @@ matcher_explain(const struct matcher *m, const struct verdict *v, char *buf,
 		char text[96];
 		bytes_display(d->text, text, sizeof(text));
 		snprintf(buf, len, "%s%s%s%s:%d %s '%s'",
-			 g->name ? "signature " : "", g->name ? g->name : "",
-			 g->name ? " " : "", d->file, d->line,
-			 sig_is_regex(d->sig) ? "regex" : "string", text);
+		         g->name ? "signature " : "", g->name ? g->name : "",
+		         g->name ? " " : "", d->file, d->line,
+		         sig_is_regex(d->sig) ? "regex" : "string", text);
 		return;
 	}
-	o = (size_t)snprintf(
-		buf, len, "%s",
-		!m->final		   ? "every service ruled out"
-		: v->kind == VERDICT_TIMEOUT ? "timeout, nothing matched"
-		: v->full		   ? "max_peek reached, nothing matched"
-					   : "client closed, nothing matched");
+	o = (size_t)snprintf(buf, len, "%s",
+	                     !m->final ? "every service ruled out"
+	                     : v->kind == VERDICT_TIMEOUT
+	                         ? "timeout, nothing matched"
+	                     : v->full ? "max_peek reached, nothing matched"
+	                               : "client closed, nothing matched");
 	/* Name the services that only the final evaluation ruled out. */
 	for (size_t s = 0; m->final && s < cfg->nservices && o < len; s++) {
 		if (m->before[s] != SIG_UNDECIDED)
 			continue;
 		o += (size_t)snprintf(buf + o, len - o, "%s%s",
-				      any ? "," : "; undecided until then: ",
-				      cfg->services[s].name);
+		                      any ? "," : "; undecided until then: ",
+		                      cfg->services[s].name);
 		any = true;
 	}
 }

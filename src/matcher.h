@@ -14,8 +14,8 @@
 
 /* Why the data would not grow any more. */
 enum matcher_end {
-	MATCHER_MORE,	 /* more bytes may come */
-	MATCHER_EOF,	 /* the client closed its sending side */
+	MATCHER_MORE,    /* more bytes may come */
+	MATCHER_EOF,     /* the client closed its sending side */
 	MATCHER_TIMEOUT, /* the decision timer expired */
 };
 
@@ -55,13 +55,13 @@ void matcher_free(struct matcher *m);
  * when the connection is decided, false when more bytes are needed. With
  * END other than MATCHER_MORE it always decides. */
 bool matcher_feed(struct matcher *m, const uint8_t *data, size_t len,
-		  enum matcher_end end, struct sig_scratch *scratch,
-		  struct verdict *v);
+                  enum matcher_end end, struct sig_scratch *scratch,
+                  struct verdict *v);
 
 /* Writes why V was reached: the signature that matched, or the state of
  * each service before the final evaluation. */
 void matcher_explain(const struct matcher *m, const struct verdict *v,
-		     char *buf, size_t len);
+                     char *buf, size_t len);
 
 /* The service name of a verdict: the section's name, or "fallback" /
  * "timeout" when that section is absent. */

@@ -93,7 +93,7 @@ struct relay {
 	relay_done_fn *fn;
 	void *arg;
 	bool kick_pending; /* on_kick is queued on the loop */
-	bool over;	   /* finished while the kick was queued */
+	bool over;         /* finished while the kick was queued */
 };
 
 static void finish(struct relay *r, int error, int side);
@@ -109,8 +109,7 @@ update(struct relay *r)
 {
 	for (int i = 0; i < 2; i++)
 		loop_watch_set(r->w[i], (reading(&r->d[i]) ? LOOP_IN : 0) |
-						(r->d[1 - i].plen ? LOOP_OUT
-								  : 0));
+		                            (r->d[1 - i].plen ? LOOP_OUT : 0));
 }
 
 static ssize_t
@@ -141,7 +140,7 @@ maybe_shut(struct relay *r, int i)
 		if (!r->pty[to])
 			shutdown(r->fd[to], SHUT_WR);
 		else if (r->has_eof_char && !r->gone[to] &&
-			 write(r->fd[to], &r->eof_char, 1) < 0) {
+		         write(r->fd[to], &r->eof_char, 1) < 0) {
 			/* Nothing more to do: the program keeps its input. */
 		}
 		if (r->pty[to] && r->linger != NULL)
@@ -266,7 +265,7 @@ flush_pipe(struct relay *r, int i)
 
 	while (d->plen > 0) {
 		ssize_t n = splice(d->pipe.r, NULL, r->fd[1 - i], NULL, d->plen,
-				   SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+		                   SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
 		if (n < 0) {
 			if (errno == EAGAIN || errno == EINTR)
 				return 0;
@@ -299,7 +298,7 @@ pump_pipe(struct relay *r, int i)
 		}
 		size_t cap = d->pipe.cap;
 		ssize_t n = splice(r->fd[i], NULL, d->pipe.w, NULL, cap,
-				   SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+		                   SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
 		if (n == 0) {
 			pipe_release(r->pool, d);
 			d->eof = true;
@@ -487,10 +486,10 @@ static void
 finish(struct relay *r, int error, int side)
 {
 	struct relay_stats st = {
-		.up = r->d[0].bytes,
-		.down = r->d[1].bytes,
-		.error = error,
-		.error_side = side,
+	    .up = r->d[0].bytes,
+	    .down = r->d[1].bytes,
+	    .error = error,
+	    .error_side = side,
 	};
 	relay_done_fn *fn = r->fn;
 	void *arg = r->arg;
@@ -499,7 +498,7 @@ finish(struct relay *r, int error, int side)
 		/* Pass the reset on rather than a clean close. */
 		struct linger lg = {.l_onoff = 1, .l_linger = 0};
 		setsockopt(r->fd[1 - side], SOL_SOCKET, SO_LINGER, &lg,
-			   sizeof(lg));
+		           sizeof(lg));
 	}
 	for (int i = 0; i < 2; i++) {
 		loop_unwatch(r->w[i]);
@@ -535,7 +534,7 @@ on_kick(void *arg)
 
 struct relay *
 relay_start(struct loop *loop, int a, int b, const struct relay_opts *opts,
-	    relay_done_fn *fn, void *arg)
+            relay_done_fn *fn, void *arg)
 {
 	struct relay *r = calloc(1, sizeof(*r));
 

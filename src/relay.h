@@ -12,9 +12,9 @@
 #include "loop.h"
 
 struct relay_stats {
-	uint64_t up;   /* bytes from A to B */
-	uint64_t down; /* bytes from B to A */
-	int error;     /* 0 when both directions finished cleanly */
+	uint64_t up;    /* bytes from A to B */
+	uint64_t down;  /* bytes from B to A */
+	int error;      /* 0 when both directions finished cleanly */
 	int error_side; /* 0: A, 1: B (when error is set) */
 };
 
@@ -64,11 +64,12 @@ struct relay_opts {
 struct relay;
 
 /* Starts relaying between A and B (non-blocking sockets, or B a pty
- * master as OPTS says; now owned by the relay). Bytes already waiting in either socket are relayed first. Returns
- * NULL when out of memory (the descriptors are then still the caller's). */
+ * master as OPTS says; now owned by the relay). Bytes already waiting in either
+ * socket are relayed first. Returns NULL when out of memory (the descriptors
+ * are then still the caller's). */
 struct relay *relay_start(struct loop *loop, int a, int b,
-			  const struct relay_opts *opts, relay_done_fn *fn,
-			  void *arg);
+                          const struct relay_opts *opts, relay_done_fn *fn,
+                          void *arg);
 /* Ends the relay now, as with an error ECANCELED. */
 void relay_abort(struct relay *r);
 

@@ -54,17 +54,17 @@ sig_new_regex(const char *pattern, char *err, size_t errlen)
 	int errcode;
 	PCRE2_SIZE erroff;
 	struct sig *s;
-	pcre2_code *re = pcre2_compile(
-		(PCRE2_SPTR)pattern, PCRE2_ZERO_TERMINATED,
-		PCRE2_ANCHORED | PCRE2_NEVER_UTF | PCRE2_NEVER_UCP |
-			PCRE2_NEVER_BACKSLASH_C,
-		&errcode, &erroff, NULL);
+	pcre2_code *re =
+	    pcre2_compile((PCRE2_SPTR)pattern, PCRE2_ZERO_TERMINATED,
+	                  PCRE2_ANCHORED | PCRE2_NEVER_UTF | PCRE2_NEVER_UCP |
+	                      PCRE2_NEVER_BACKSLASH_C,
+	                  &errcode, &erroff, NULL);
 
 	if (re == NULL) {
 		PCRE2_UCHAR msg[256];
 		pcre2_get_error_message(errcode, msg, sizeof(msg));
 		snprintf(err, errlen, "bad regex at offset %zu: %s",
-			 (size_t)erroff, (const char *)msg);
+		         (size_t)erroff, (const char *)msg);
 		return NULL;
 	}
 	s = calloc(1, sizeof(*s));
@@ -78,7 +78,7 @@ sig_new_regex(const char *pattern, char *err, size_t errlen)
 	 * SELinux forbidding executable memory) the interpreter gives the
 	 * same answers under the same limits. */
 	s->jit = pcre2_jit_compile(re, PCRE2_JIT_COMPLETE |
-					       PCRE2_JIT_PARTIAL_HARD) == 0;
+	                                   PCRE2_JIT_PARTIAL_HARD) == 0;
 	return s;
 }
 
@@ -104,12 +104,11 @@ sig_is_jit(const struct sig *sig)
 }
 
 static enum sig_state
-eval_string(const struct sig *sig, const uint8_t *data, size_t len,
-	    bool final)
+eval_string(const struct sig *sig, const uint8_t *data, size_t len, bool final)
 {
 	if (len >= sig->len)
 		return memcmp(data, sig->bytes, sig->len) == 0 ? SIG_MATCH
-							       : SIG_NOMATCH;
+		                                               : SIG_NOMATCH;
 	if (memcmp(data, sig->bytes, len) != 0 || final)
 		return SIG_NOMATCH;
 	return SIG_UNDECIDED;
@@ -117,7 +116,7 @@ eval_string(const struct sig *sig, const uint8_t *data, size_t len,
 
 enum sig_state
 sig_eval(const struct sig *sig, const uint8_t *data, size_t len, bool final,
-	 struct sig_scratch *scratch)
+         struct sig_scratch *scratch)
 {
 	int rc;
 
@@ -130,7 +129,7 @@ sig_eval(const struct sig *sig, const uint8_t *data, size_t len, bool final,
 	if (len == 0)
 		data = (const uint8_t *)""; /* PCRE2 wants a valid pointer */
 	rc = pcre2_match(sig->re, data, len, 0, final ? 0 : PCRE2_PARTIAL_HARD,
-			 scratch->md, scratch->mctx);
+	                 scratch->md, scratch->mctx);
 	if (rc >= 0)
 		return SIG_MATCH;
 	if (rc == PCRE2_ERROR_PARTIAL)

@@ -36,8 +36,8 @@ bool sig_is_jit(const struct sig *sig);
  * considered: then the answer is MATCH or NOMATCH, never UNDECIDED. An
  * evaluation that hits the match limits counts as NOMATCH and bumps the
  * scratch's limit counter. */
-enum sig_state sig_eval(const struct sig *sig, const uint8_t *data,
-			size_t len, bool final, struct sig_scratch *scratch);
+enum sig_state sig_eval(const struct sig *sig, const uint8_t *data, size_t len,
+                        bool final, struct sig_scratch *scratch);
 
 /* Makes the scratch space; NULL when out of memory. */
 struct sig_scratch *sig_scratch_new(void);

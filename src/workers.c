@@ -39,8 +39,9 @@ workers_auto(void)
 struct worker_share *
 workers_share_new(void)
 {
-	void *p = mmap(NULL, sizeof(struct worker_share),
-		       PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	void *p =
+	    mmap(NULL, sizeof(struct worker_share), PROT_READ | PROT_WRITE,
+	         MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 
 	/* Anonymous mappings start zeroed: every count is 0. */
 	return p == MAP_FAILED ? NULL : p;

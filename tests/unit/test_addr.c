@@ -54,8 +54,8 @@ main(void)
 	splits("127.0.0.1:8443", "127.0.0.1", "8443");
 	splits("[::]:443", "::", "443");
 	splits("[::1]:7898", "::1", "7898");
-	splits(":::8998", "::", "8998");      /* the original Portsplit form */
-	splits("::1:7898", "::1", "7898");    /* ditto */
+	splits(":::8998", "::", "8998");   /* the original Portsplit form */
+	splits("::1:7898", "::1", "7898"); /* ditto */
 	splits("fe80::1:22", "fe80::1", "22");
 	splits("localhost:80", "localhost", "80");
 	splits("example.com:65535", "example.com", "65535");
@@ -78,7 +78,7 @@ main(void)
 	struct addrinfo *ai = NULL;
 	addr_split("no-such-host.invalid:80", &h, &p, err, sizeof(err));
 	ok(addr_resolve(h, p, false, &ai, err, sizeof(err)) == -1 &&
-		   strstr(err, "no-such-host.invalid") != NULL,
+	       strstr(err, "no-such-host.invalid") != NULL,
 	   "an unknown host name is an error naming it: %s", err);
 	free(h);
 	free(p);

@@ -44,9 +44,11 @@ main(void)
 	rejects("ab\\", "column 3");
 	rejects("\\g0", "two hex digits");
 
-	bytes_escape((const uint8_t *)"GET /\r\n\x00\"\\", 10, out, sizeof(out));
-	ok_str(out, "GET /\\x0d\\x0a\\x00\\\"\\\\", "escape control, quote, "
-						 "backslash");
+	bytes_escape((const uint8_t *)"GET /\r\n\x00\"\\", 10, out,
+	             sizeof(out));
+	ok_str(out, "GET /\\x0d\\x0a\\x00\\\"\\\\",
+	       "escape control, quote, "
+	       "backslash");
 	bytes_escape((const uint8_t *)"\x1b[31m", 5, out, sizeof(out));
 	ok_str(out, "\\x1b[31m", "escape a terminal escape sequence");
 	bytes_escape((const uint8_t *)"abcdefghijklmnop", 16, out, 10);

@@ -45,16 +45,17 @@ golden(void)
 			continue;
 		files++;
 		snprintf(errpath, sizeof(errpath), "%.*s.err", (int)len - 4,
-			 e->d_name);
+		         e->d_name);
 		char *want = read_all(errpath);
 		if (config_load(e->d_name, &cfg, &errs) == 0)
 			config_unref(cfg);
 		for (size_t i = 0; i < errs.n; i++) {
-			strncat(got, errs.lines[i], sizeof(got) - strlen(got) - 2);
+			strncat(got, errs.lines[i],
+			        sizeof(got) - strlen(got) - 2);
 			strcat(got, "\n");
 		}
-		ok_str(got, want ? want : "(no .err file)", "golden %s: %zu errors",
-		       e->d_name, errs.n);
+		ok_str(got, want ? want : "(no .err file)",
+		       "golden %s: %zu errors", e->d_name, errs.n);
 		config_errors_free(&errs);
 		free(want);
 	}
@@ -83,31 +84,32 @@ values(void)
 	struct config *cfg;
 
 	cfg = load("bind = 127.0.0.1:1\n"
-		   "[a]\n"
-		   "string = abc ; a comment after white space\n"
-		   "string = a;b\n"
-		   "string = \\3B\n"
-		   "   regex = x  \n"
-		   "string: colon\n"
-		   "connect = 127.0.0.1:2\n");
+	           "[a]\n"
+	           "string = abc ; a comment after white space\n"
+	           "string = a;b\n"
+	           "string = \\3B\n"
+	           "   regex = x  \n"
+	           "string: colon\n"
+	           "connect = 127.0.0.1:2\n");
 	ok(cfg != NULL && cfg->nsigs == 5, "inline comments config loads");
 	if (cfg != NULL) {
 		ok_str(cfg->sigs[0].text, "abc", "' ;' starts a comment");
 		ok_str(cfg->sigs[1].text, "a;b", "';' without space is data");
 		ok_str(cfg->sigs[2].text, "\\3B", "\\3B is kept for decoding");
-		ok_str(cfg->sigs[3].text, "x", "leading blanks are no continuation");
+		ok_str(cfg->sigs[3].text, "x",
+		       "leading blanks are no continuation");
 		ok_str(cfg->sigs[4].text, "colon", "KEY: VALUE works too");
 		ok(cfg->sigs[3].line == 6, "line numbers are counted (%d)",
 		   cfg->sigs[3].line);
 		ok(cfg->timeout_ms == 5000 && cfg->maxconn == 1024 &&
-			   cfg->max_peek == 8192 &&
-			   cfg->connect_timeout_ms == 10000 &&
-			   cfg->idle_timeout_ms == 0 && cfg->log_level == LVL_INFO,
+		       cfg->max_peek == 8192 &&
+		       cfg->connect_timeout_ms == 10000 &&
+		       cfg->idle_timeout_ms == 0 && cfg->log_level == LVL_INFO,
 		   "defaults as SPEC §2 says");
 		config_unref(cfg);
 	}
 	cfg = load("bind = 127.0.0.1:1\ntimeout = 0.25\nidle_timeout = 0\n"
-		   "[a]\nstring = x\n");
+	           "[a]\nstring = x\n");
 	ok(cfg != NULL && cfg->timeout_ms == 250 && cfg->idle_timeout_ms == 0,
 	   "decimal timeouts");
 	ok(cfg != NULL && cfg->services[0].action == ACTION_CLOSE,
@@ -115,35 +117,34 @@ values(void)
 	config_unref(cfg);
 
 	cfg = load("bind = ::1:7898\nbind = :::7899\nbind = 127.0.0.1:7898\n"
-		   "[tls]\nstring = \\16\\03\\01\n"
-		   "[fallback]\nconnect = 127.0.0.1:80\n"
-		   "[timeout]\nconnect = 127.0.0.1:25\n");
+	           "[tls]\nstring = \\16\\03\\01\n"
+	           "[fallback]\nconnect = 127.0.0.1:80\n"
+	           "[timeout]\nconnect = 127.0.0.1:25\n");
 	ok(cfg != NULL && cfg->nbinds == 3 && cfg->nservices == 1 &&
-		   cfg->fallback != NULL && cfg->timeout != NULL,
+	       cfg->fallback != NULL && cfg->timeout != NULL,
 	   "the original Portsplit syntax loads");
 	config_unref(cfg);
 
 	cfg = load("bind = 127.0.0.1:1\nlog = /tmp/x.log\nuser = nobody\n"
-		   "[sh]\nstring = x\nexecarg = -c\nexec = sh\n"
-		   "execarg = echo  two  spaces\nexecarg =\npty = yes\n"
-		   "[timeout]\nexec = cat\n");
+	           "[sh]\nstring = x\nexecarg = -c\nexec = sh\n"
+	           "execarg = echo  two  spaces\nexecarg =\npty = yes\n"
+	           "[timeout]\nexec = cat\n");
 	ok(cfg != NULL, "exec config loads");
 	if (cfg != NULL) {
 		char **a = cfg->services[0].argv;
 		ok(cfg->services[0].action == ACTION_EXEC &&
-			   cfg->services[0].pty,
+		       cfg->services[0].pty,
 		   "exec with pty = yes");
 		ok_str(a[0], "sh", "argv[0] is the program, wherever it stood");
 		ok_str(a[1], "-c", "execarg before exec stays first");
 		ok_str(a[2], "echo  two  spaces", "an execarg is one argument");
 		ok_str(a[3], "", "an empty execarg is an empty argument");
 		ok(a[4] == NULL, "argv ends with NULL");
-		ok(cfg->timeout->action == ACTION_EXEC &&
-			   !cfg->timeout->pty &&
-			   cfg->timeout->argv[1] == NULL,
+		ok(cfg->timeout->action == ACTION_EXEC && !cfg->timeout->pty &&
+		       cfg->timeout->argv[1] == NULL,
 		   "[timeout] exec without arguments, no pty");
 		ok(cfg->log_dest == LOG_TO_FILE &&
-			   strcmp(cfg->log_path, "/tmp/x.log") == 0,
+		       strcmp(cfg->log_path, "/tmp/x.log") == 0,
 		   "log = PATH");
 		ok_str(cfg->user, "nobody", "user is kept as written");
 		config_unref(cfg);

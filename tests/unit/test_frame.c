@@ -22,7 +22,7 @@ rejects(const char *text)
 	char err[256] = "";
 
 	ok(frame_parse(text, &f, err, sizeof(err)) == -1 &&
-		   strstr(err, "OFFSET:TYPE") != NULL,
+	       strstr(err, "OFFSET:TYPE") != NULL,
 	   "frame '%s' rejected", text);
 }
 

@@ -32,10 +32,11 @@ feed(struct config *cfg, const char *data, size_t len, enum matcher_end end,
 {
 	static char name[64];
 	struct matcher *m = matcher_new(cfg);
-	bool done = matcher_feed(m, (const uint8_t *)data, len, end, scratch, v);
+	bool done =
+	    matcher_feed(m, (const uint8_t *)data, len, end, scratch, v);
 
-	snprintf(name, sizeof(name), "%s", done ? verdict_service_name(v)
-						: "pending");
+	snprintf(name, sizeof(name), "%s",
+	         done ? verdict_service_name(v) : "pending");
 	matcher_free(m);
 	return name;
 }
@@ -46,7 +47,7 @@ feed(struct config *cfg, const char *data, size_t len, enum matcher_end end,
  * stops at the first verdict; if none by the end, the timer expires. */
 static const char *
 feed_cut(struct config *cfg, const uint8_t *data, size_t len,
-	 const size_t *cuts, size_t ncuts, int *kind)
+         const size_t *cuts, size_t ncuts, int *kind)
 {
 	static char name[64];
 	struct matcher *m = matcher_new(cfg);
@@ -71,10 +72,10 @@ rules(void)
 {
 	struct verdict v;
 	struct config *cfg = load("bind = 127.0.0.1:1\n"
-				  "[a]\nstring = ABCD\nconnect = 127.0.0.1:2\n"
-				  "[b]\nstring = AB\nconnect = 127.0.0.1:3\n"
-				  "[c]\nregex = X+Y\n"
-				  "[fallback]\nconnect = 127.0.0.1:4\n");
+	                          "[a]\nstring = ABCD\nconnect = 127.0.0.1:2\n"
+	                          "[b]\nstring = AB\nconnect = 127.0.0.1:3\n"
+	                          "[c]\nregex = X+Y\n"
+	                          "[fallback]\nconnect = 127.0.0.1:4\n");
 
 	/* Rule 2: a lower match waits while a higher service is undecided. */
 	ok_str(FEED(cfg, "AB", MATCHER_MORE), "pending",
@@ -86,7 +87,7 @@ rules(void)
 	ok_str(FEED(cfg, "ABCD", MATCHER_MORE), "a",
 	       "rule 1: 'ABCD' goes to [a], ranked first");
 	ok(v.kind == VERDICT_SERVICE && v.service == &cfg->services[0] &&
-		   v.sig == 0,
+	       v.sig == 0,
 	   "the verdict names the service and the signature");
 	/* Rule 3: all ruled out, fallback at once. */
 	ok_str(FEED(cfg, "Q", MATCHER_MORE), "fallback",
@@ -115,10 +116,12 @@ rules(void)
 
 	/* Any of a service's lines matches; max_peek makes data final. */
 	cfg = load("bind = 127.0.0.1:1\nmax_peek = 8\n"
-		   "[s]\nstring = SSH-\nregex = (?s).*?needle\n"
-		   "[timeout]\nconnect = 127.0.0.1:5\n");
-	ok_str(FEED(cfg, "SSH-2.0", MATCHER_MORE), "s", "a string line matches");
-	ok_str(FEED(cfg, "a needle", MATCHER_MORE), "s", "a regex line matches");
+	           "[s]\nstring = SSH-\nregex = (?s).*?needle\n"
+	           "[timeout]\nconnect = 127.0.0.1:5\n");
+	ok_str(FEED(cfg, "SSH-2.0", MATCHER_MORE), "s",
+	       "a string line matches");
+	ok_str(FEED(cfg, "a needle", MATCHER_MORE), "s",
+	       "a regex line matches");
 	ok_str(FEED(cfg, "12345678", MATCHER_MORE), "fallback",
 	       "max_peek reached: undecided signatures count as no match");
 	ok(v.full && v.bytes == 8, "the verdict says max_peek was reached");
@@ -132,8 +135,8 @@ rules(void)
 	/* Only the special sections: talkers go to fallback, silent clients
 	 * wait for the timer. */
 	cfg = load("bind = 127.0.0.1:1\n"
-		   "[fallback]\nconnect = 127.0.0.1:4\n"
-		   "[timeout]\nconnect = 127.0.0.1:5\n");
+	           "[fallback]\nconnect = 127.0.0.1:4\n"
+	           "[timeout]\nconnect = 127.0.0.1:5\n");
 	ok_str(FEED(cfg, "", MATCHER_MORE), "pending",
 	       "no ranked service: a silent client waits");
 	ok_str(FEED(cfg, "", MATCHER_TIMEOUT), "timeout",
@@ -150,11 +153,12 @@ framing(void)
 	/* A TLS-like record: type 0x16, version, 16-bit length; [named]
 	 * searches for a name inside the first record only. */
 	struct config *cfg = load("bind = 127.0.0.1:1\n"
-				  "[named]\nframe = 3:be16+5\n"
-				  "regex = \\x16(?s).*?example\n"
-				  "[plain]\nstring = \\16\n");
+	                          "[named]\nframe = 3:be16+5\n"
+	                          "regex = \\x16(?s).*?example\n"
+	                          "[plain]\nstring = \\16\n");
 	static const char rec_other[] = "\x16\x03\x01\x00\x05hello";
-	static const char rec_named[] = "\x16\x03\x01\x00\x07" "example";
+	static const char rec_named[] = "\x16\x03\x01\x00\x07"
+	                                "example";
 	static const char rec_later[] = "\x16\x03\x01\x00\x05helloexample";
 
 	ok_str(FEED(cfg, "\x16\x03\x01\x00\x05hel", MATCHER_MORE), "pending",
@@ -174,14 +178,14 @@ framing(void)
 static void
 segmentation(void)
 {
-	struct config *cfg = load(
-		"bind = 127.0.0.1:1\nmax_peek = 64\n"
-		"[a]\nstring = ABCA\nregex = AB(?=CC)\n"
-		"[b]\nregex = A[BC]*D$\n"
-		"[c]\nframe = 1:u8+2\nregex = \\x03(?s).*?BB\n"
-		"[d]\nstring = AB\nregex = \\x03\n"
-		"[e]\nregex = (?:C|D)+?A\n"
-		"[fallback]\nconnect = 127.0.0.1:9\n");
+	struct config *cfg =
+	    load("bind = 127.0.0.1:1\nmax_peek = 64\n"
+	         "[a]\nstring = ABCA\nregex = AB(?=CC)\n"
+	         "[b]\nregex = A[BC]*D$\n"
+	         "[c]\nframe = 1:u8+2\nregex = \\x03(?s).*?BB\n"
+	         "[d]\nstring = AB\nregex = \\x03\n"
+	         "[e]\nregex = (?:C|D)+?A\n"
+	         "[fallback]\nconnect = 127.0.0.1:9\n");
 	static const char alphabet[] = "ABCD\x03\x02";
 	unsigned seed = 12345;
 	int mismatches = 0, inputs = 2000;
@@ -204,7 +208,8 @@ segmentation(void)
 		got = feed_cut(cfg, data, len, cuts, len, &kgot);
 		if (strcmp(got, want) != 0 || kgot != kwant) {
 			if (mismatches++ < 5)
-				printf("# bytewise: %s, whole: %s\n", got, want);
+				printf("# bytewise: %s, whole: %s\n", got,
+				       want);
 		}
 		/* Random pieces. */
 		for (size_t have = 0; have < len; have += cuts[ncuts++]) {
@@ -223,8 +228,8 @@ segmentation(void)
 	   inputs, mismatches);
 	/* The corpus must exercise every outcome, or the property is empty. */
 	ok(verdicts[0] && verdicts[1] && verdicts[2] && verdicts[3] &&
-		   verdicts[4] && verdicts[5 + VERDICT_FALLBACK] &&
-		   verdicts[5 + VERDICT_TIMEOUT],
+	       verdicts[4] && verdicts[5 + VERDICT_FALLBACK] &&
+	       verdicts[5 + VERDICT_TIMEOUT],
 	   "the inputs reach every service, fallback and timeout "
 	   "(a%zu b%zu c%zu d%zu e%zu fallback%zu timeout%zu)",
 	   verdicts[0], verdicts[1], verdicts[2], verdicts[3], verdicts[4],

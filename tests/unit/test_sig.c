@@ -14,7 +14,7 @@ check(struct sig *s, const char *label, const char *data, size_t len,
       bool final, enum sig_state want)
 {
 	enum sig_state got =
-		sig_eval(s, (const uint8_t *)data, len, final, scratch);
+	    sig_eval(s, (const uint8_t *)data, len, final, scratch);
 	char shown[128];
 
 	bytes_escape((const uint8_t *)data, len, shown, sizeof(shown));
@@ -114,7 +114,7 @@ main(void)
 	ok(sig_new_regex("(*UTF)abc", err, sizeof(err)) == NULL,
 	   "(*UTF) is refused: %s", err);
 	ok(sig_new_regex("(unclosed", err, sizeof(err)) == NULL &&
-		   strstr(err, "offset 9") != NULL,
+	       strstr(err, "offset 9") != NULL,
 	   "a bad regex is an error with its offset: %s", err);
 
 	/* A catastrophic pattern is cut off by the match limit: a bounded
@@ -135,8 +135,8 @@ main(void)
 		clock_gettime(CLOCK_MONOTONIC, &a);
 		sig_eval(s, (const uint8_t *)subject, 31, false, scratch);
 		clock_gettime(CLOCK_MONOTONIC, &b);
-		double us = (b.tv_sec - a.tv_sec) * 1e6 +
-			    (b.tv_nsec - a.tv_nsec) / 1e3;
+		double us =
+		    (b.tv_sec - a.tv_sec) * 1e6 + (b.tv_nsec - a.tv_nsec) / 1e3;
 		if (us < best)
 			best = us;
 	}

@@ -295,9 +295,9 @@ through_config(void)
 		          "c.ini:5: signature 'plain' takes no arguments") !=
 		       NULL,
 		   "arguments to a plain signature: %s", errs.lines[1]);
-		ok(strstr(errs.lines[2], "c.ini:7: signature sni ex..com: "
-		                         "'ex..com' is not a host name") !=
-		       NULL,
+		ok(strstr(errs.lines[2],
+		          "c.ini:7: signature sni ex..com: "
+		          "'ex..com' is not a host name") != NULL,
 		   "bad host name, at the signature line: %s", errs.lines[2]);
 		ok(strstr(errs.lines[3],
 		          "badph.ini:1: bad placeholder '%{nope}'") != NULL,

@@ -31,7 +31,7 @@ ok(int cond, const char *fmt, ...)
 	do {                                                                   \
 		const char *g_ = (got), *w_ = (want);                          \
 		if (!ok(g_ != NULL && strcmp(g_, w_) == 0, __VA_ARGS__))       \
-			printf("#   got:  '%s'\n#   want: '%s'\n",                 \
+			printf("#   got:  '%s'\n#   want: '%s'\n",             \
 			       g_ ? g_ : "(null)", w_);                        \
 	} while (0)
 
