@@ -232,3 +232,38 @@ fbelow() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a + 0 < b + 0) }'; }
 
 # frange LO X HI: LO <= X < HI, as decimals
 frange() { awk -v l="$1" -v x="$2" -v h="$3" 'BEGIN { exit !(l + 0 <= x + 0 && x + 0 < h + 0) }'; }
+
+# ------------------------------------------------------------ ssh
+
+# sshd_setup LINE...: a host key, a client key ($T/userkey) authorised for
+# root, and $T/sshd_config with the settings every test needs plus LINE...
+# (ListenAddress, PidFile, LogLevel: whatever the test's sshd differs by).
+sshd_setup() {
+	[ -x /usr/sbin/sshd ] || bail "/usr/sbin/sshd is installed (openssh-server)"
+	ssh-keygen -q -t ed25519 -N '' -f "$T/hostkey" || bail "ssh-keygen host key"
+	ssh-keygen -q -t ed25519 -N '' -f "$T/userkey" || bail "ssh-keygen user key"
+	cp "$T/userkey.pub" "$T/authorized_keys"
+	mkdir -p /run/sshd # sshd's privilege separation directory
+	{
+		printf '%s\n' "$@"
+		cat <<EOC
+HostKey $T/hostkey
+AuthorizedKeysFile $T/authorized_keys
+UsePAM no
+StrictModes no
+PermitRootLogin prohibit-password
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+EOC
+	} >"$T/sshd_config"
+}
+
+# ssh_to PORT COMMAND...: run COMMAND over ssh on 127.0.0.1:PORT with the
+# key of sshd_setup, never asking anything, bounded in time.
+ssh_to() {
+	local port=$1
+	shift
+	timeout 60 ssh -F /dev/null -i "$T/userkey" -o StrictHostKeyChecking=no \
+		-o UserKnownHostsFile=/dev/null -o BatchMode=yes -o LogLevel=ERROR \
+		-o ConnectTimeout=20 -p "$port" 127.0.0.1 "$@"
+}

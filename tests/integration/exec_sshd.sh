@@ -8,25 +8,10 @@ if [ "$(id -u)" != 0 ]; then
 	skip "sshd -i through exec" "sshd needs root (CI runs as root)"
 	exit 0
 fi
-[ -x /usr/sbin/sshd ] || bail "/usr/sbin/sshd is installed (openssh-server)"
 
 read -r PS <<<"$(free_ports 1)"
 
-ssh-keygen -q -t ed25519 -N '' -f "$T/hostkey" || bail "ssh-keygen host key"
-ssh-keygen -q -t ed25519 -N '' -f "$T/userkey" || bail "ssh-keygen user key"
-cp "$T/userkey.pub" "$T/authorized_keys"
-mkdir -p /run/sshd # sshd's privilege separation directory
-cat >"$T/sshd_config" <<EOF
-HostKey $T/hostkey
-AuthorizedKeysFile $T/authorized_keys
-PidFile none
-UsePAM no
-StrictModes no
-PermitRootLogin prohibit-password
-PasswordAuthentication no
-KbdInteractiveAuthentication no
-LogLevel VERBOSE
-EOF
+sshd_setup "PidFile none" "LogLevel VERBOSE"
 
 cat >"$T/portsplit.ini" <<EOF
 bind = 127.0.0.1:$PS
@@ -43,11 +28,7 @@ execarg = $T/sshd_config
 EOF
 ps_start "$T/portsplit.ini" "$PS"
 
-ssh_ps() {
-	timeout 60 ssh -F /dev/null -i "$T/userkey" -o StrictHostKeyChecking=no \
-		-o UserKnownHostsFile=/dev/null -o BatchMode=yes -o LogLevel=ERROR \
-		-o ConnectTimeout=20 -p "$PS" 127.0.0.1 "$@"
-}
+ssh_ps() { ssh_to "$PS" "$@"; }
 
 out=$(ssh_ps echo ok 2>"$T/ssh.err")
 is "$?" 0 "ssh through portsplit to sshd -i exits 0"

@@ -7,25 +7,10 @@ if [ "$(id -u)" != 0 ]; then
 	skip "ssh through portsplit" "sshd needs root (CI runs as root)"
 	exit 0
 fi
-[ -x /usr/sbin/sshd ] || bail "/usr/sbin/sshd is installed (openssh-server)"
 
 read -r PS SSHD <<<"$(free_ports 2)"
 
-ssh-keygen -q -t ed25519 -N '' -f "$T/hostkey" || bail "ssh-keygen host key"
-ssh-keygen -q -t ed25519 -N '' -f "$T/userkey" || bail "ssh-keygen user key"
-cp "$T/userkey.pub" "$T/authorized_keys"
-mkdir -p /run/sshd # sshd's privilege separation directory
-cat >"$T/sshd_config" <<EOF
-ListenAddress 127.0.0.1:$SSHD
-HostKey $T/hostkey
-AuthorizedKeysFile $T/authorized_keys
-PidFile $T/sshd.pid
-UsePAM no
-StrictModes no
-PermitRootLogin prohibit-password
-PasswordAuthentication no
-KbdInteractiveAuthentication no
-EOF
+sshd_setup "ListenAddress 127.0.0.1:$SSHD" "PidFile $T/sshd.pid"
 spawn "$T/sshd.log" /usr/sbin/sshd -D -e -f "$T/sshd_config"
 wait_port 127.0.0.1 "$SSHD" || { diag <"$T/sshd.log"; bail "sshd listens"; }
 
@@ -40,11 +25,7 @@ connect = 127.0.0.1:$SSHD
 EOF
 ps_start "$T/portsplit.ini" "$PS"
 
-ssh_ps() {
-	timeout 60 ssh -F /dev/null -i "$T/userkey" -o StrictHostKeyChecking=no \
-		-o UserKnownHostsFile=/dev/null -o BatchMode=yes -o LogLevel=ERROR \
-		-o ConnectTimeout=20 -p "$PS" 127.0.0.1 "$@"
-}
+ssh_ps() { ssh_to "$PS" "$@"; }
 
 out=$(ssh_ps echo hello 2>"$T/ssh.err")
 is "$?" 0 "ssh through portsplit exits 0"
