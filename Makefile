@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # portsplit — build, test and run.
 #
 #   make            build build/portsplit

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* benchtool — small helpers for bench/run, compiled on the fly by the bench.
  *
  *   benchtool echo HOST PORT

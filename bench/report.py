@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: ISC
 """Turn bench/results/RUN/raw.tsv into the markdown table (medians over rounds,
 ratio to DIRECT), followed by warnings and the per-round raw numbers.
 

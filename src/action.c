@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* action: carrying out a verdict — close; forward to the service's
  * backend and relay until both sides are done; or start its program.
  *

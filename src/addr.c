@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* addr: parsing and printing of addresses. Splitting is pure; resolution
  * calls getaddrinfo(), which may block, so it is only done while a
  * configuration is loaded, never from the event loop. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* addr: the address forms of `bind =` and `connect =`, their resolution, and
  * printing socket addresses. */
 #ifndef PORTSPLIT_ADDR_H

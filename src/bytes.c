@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* bytes: decoding `\XX` escapes (the original Portsplit's notation, kept so
  * its configurations work unchanged) and escaping untrusted bytes. */
 #include "bytes.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* bytes: the `\XX` notation of `string =` values, and escaping of client
  * bytes for log lines. Pure functions. */
 #ifndef PORTSPLIT_BYTES_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* config: reading the INI file with inih and building struct config.
  *
  * inih is driven through ini_parse_stream() with a reader of our own. The

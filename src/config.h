@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* config: the structures of a loaded configuration, the INI reader that
  * builds them, and `FILE:LINE:` errors.
  *

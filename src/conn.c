@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* conn: the undecided phase of a connection.
  *
  * The client's bytes are peeked (MSG_PEEK) into the loop's shared buffer,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* conn: one client connection, from accept to its close line. While
  * undecided it is peeked at, never read; then action.c carries out the
  * verdict. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* daemon: the life of the running program. Signals arrive through a
  * self-pipe watched by the loop, so every reaction to them runs as an
  * ordinary loop callback.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* daemon: the run state of the program — the loop, the configuration in
  * force, the listeners, the connections, signals and the pid file. */
 #ifndef PORTSPLIT_DAEMON_H

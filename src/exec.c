@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* exec: fork, exec, standard error to the log, reaping.
  *
  * A program's life: exec_start() forks; the child sets itself up and

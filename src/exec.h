@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* exec: starting a service's program on a connection (`exec =`), logging
  * what it writes to standard error, and reaping it.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* forward: connecting to a backend. Each address gets its own attempt and
  * its own connect_timeout; a refusal or a timeout moves on to the next one,
  * as a client program would. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* forward: a non-blocking connect to a backend, trying each of its
  * addresses in turn, each within the connect timeout. */
 #ifndef PORTSPLIT_FORWARD_H

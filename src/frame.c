@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* frame: parsing `frame =` and computing a first message's length. */
 #include "frame.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* frame: where a client's first message ends, read from a length field that
  * the protocol puts at a fixed offset. Pure. */
 #ifndef PORTSPLIT_FRAME_H

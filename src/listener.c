@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* listener: accepting connections. A listener accepts in bursts (bounded, so
  * one busy port cannot starve the loop) and hands each socket to conn.c.
  * Above maxconn a new connection is closed at once. When the process runs

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* listener: bound sockets, accept, the connection limit, and pausing
  * accept when the process is out of descriptors. */
 #ifndef PORTSPLIT_LISTENER_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* log: writes one line per event to standard error, a file or syslog.
  * Standard error and files get a wall-clock time stamp and the level; each
  * line is one write() (to a file opened O_APPEND), so lines stay whole when

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* log: levels, the destination, and one line per event. */
 #ifndef PORTSPLIT_LOG_H
 #define PORTSPLIT_LOG_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* loop: timers (a binary min-heap on the expiry time), deferred work, and
  * the dispatch of descriptor events from the backend. Callbacks may free
  * anything: an unwatched descriptor's watch stays allocated, marked dead,

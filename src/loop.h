@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* loop: the event loop — descriptor events, monotonic timers and deferred
  * work. One loop runs in one thread; nothing here is thread-safe. */
 #ifndef PORTSPLIT_LOOP_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* loop_backend: what loop.c asks of a descriptor-event backend. One file
  * per backend implements it (loop_poll.c, loop_epoll.c) and exports its
  * operations table. Internal to the loop. */

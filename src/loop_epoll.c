@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* loop_epoll: the epoll backend of the loop, level-triggered, so that it
  * behaves exactly as the poll backend does (SO_RCVLOWAT included) while a
  * wait costs only the ready descriptors instead of all of them. A paused

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* loop_poll: the poll() backend of the loop. Watches live in a dense
  * pollfd array (a watch's slot is its index; removal moves the last entry
  * into the hole), so registering, changing and removing are O(1) and a wait

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* main: the command line — options, the three modes (run, --check,
  * --classify) and the exit codes: 0 success, 1 configuration or runtime
  * error, 2 usage error. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* matcher: the ranking rules of SPEC §3.
  *
  * Every signature is UNDECIDED, MATCH or NOMATCH; only UNDECIDED ones are

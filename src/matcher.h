@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* matcher: SPEC §3 over the ranked services of a configuration. Feed it all
  * the bytes a client has sent so far; it answers with a verdict or asks for
  * more. Pure: it knows nothing of sockets, so the daemon, --classify and the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* privs: looking up and dropping privileges.
  *
  * The order matters: chroot needs root, the group calls need root, and

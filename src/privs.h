@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* privs: giving up root after binding — `user`, `group` and `chroot`.
  * Names are looked up before anything is dropped (after a chroot the user
  * and group databases are usually out of reach); the drop itself goes

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* pty: opening a pseudo-terminal pair with posix_openpt(). Both ends are
  * opened in the parent, before fork, so that a failure is reported with the
  * connection instead of being lost in a child; the parent closes its copy

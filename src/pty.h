@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* pty: a pseudo-terminal pair for `pty = yes` services. The parent keeps
  * the master and relays it to the client; the child makes the slave its
  * controlling terminal. */

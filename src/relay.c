@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* relay: two paths, chosen per connection: splice and copy.
  *
  * The splice path (sockets on both sides, a pool given) moves bytes with

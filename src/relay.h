@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* relay: the two-way pump between two connected sockets, or a socket and a
  * pseudo-terminal master — backpressure, half-close, idle timeout and byte
  * counts. It knows nothing of services: it moves bytes until both

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* sig: compiling and evaluating one signature.
  *
  * Regexes are compiled with PCRE2_ANCHORED (at compile time, because at

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* sig: one signature, a byte string or a PCRE2 pattern, compiled once and
  * evaluated against the bytes a client has sent so far. Pure: no sockets,
  * no logging. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* sigparam: expanding `%{KIND[:LEN]}` placeholders into regex text.
  *
  * Every argument becomes one alternative of a non-capturing group. Bytes

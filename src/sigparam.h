@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* sigparam: the placeholders of a parameterised library signature. A
  * `regex =` line of a signature file may hold `%{KIND}` or `%{KIND:LEN}`;
  * `signature = NAME ARG...` replaces each with an alternation built from the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* workers: the processor count and the connection count shared by worker
  * processes.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* workers: what several event-loop processes share — how many to run
  * (`workers = auto`), and the count of connections that `maxconn` limits
  * across all of them, kept in shared memory.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # Shared helpers for portsplit's integration tests; every script sources it.
 #
 # A script prints TAP-like lines ("ok - what", "not ok - what",

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: ISC
 # Records the first flight of real client programs into tests/classify/:
 # each client is run against record.py, a silent loopback listener that
 # accepts one connection, stores what arrives until a second of silence, and

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: ISC
 """A silent loopback listener that records a client's first flight.
 
   record.py OUT [SECS [PORT]]

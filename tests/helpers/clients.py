@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: ISC
 """Many short client connections, for portsplit's daemon-life tests.
 
 Standard library only; every socket call has a timeout.

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: ISC
 """Real TCP servers and clients for portsplit's integration tests.
 
 Standard library only. Every blocking call has a timeout, so a test that goes

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # A backend that refuses the connection (nothing listens on its port): the
 # client's connection is closed, the log says "connect failed" for that
 # service, and the daemon goes on serving: the next client gets through.

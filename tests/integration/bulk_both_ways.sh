@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # 64 MiB each way at the same time, byte-exact: the client and the backend
 # both write random data while reading the other's (a relay that moves one
 # direction at a time, or that loses or reorders bytes under backpressure,

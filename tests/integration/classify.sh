@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # portsplit -c CONFIG FILE...: the matcher run offline, as if a client had
 # sent each file's bytes and then waited. One line per file,
 # "FILE: SERVICE (reason)". The inputs are captured from real clients

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # portsplit -c over every recorded client in tests/classify/ with a
 # configuration that uses every signature of the library: each sample must
 # go to the service named after its folder; seeded random bytes must go to

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # Clients that vanish: a RST (SO_LINGER 0) before any byte, after a few
 # undecided bytes, right after a decision and in the middle of a relay; and
 # a client that connects and closes at once. The daemon survives all of it,

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # portsplit -t CONFIG: a good configuration is summarised (listeners, then
 # services in rank order) with exit 0; each kind of bad configuration gives
 # exit 1 and a line "FILE:LINE: message" naming the right line. Nothing is

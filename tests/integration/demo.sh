@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # The README's "Try it" is true: `make run`'s configuration (portsplit.ini)
 # with tools/demo-backends answers the README's commands as it says. The
 # demo uses fixed ports (8443 and 18080-18082): skipped when one is taken.

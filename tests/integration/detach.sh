@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # -d: the command returns 0 once the daemon runs in the background: in a
 # session of its own, in /, with standard input, output and error on
 # /dev/null, its pid in the pid file. A daemon that cannot start returns 1

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # Every configuration in examples/ validates with `portsplit -t` (placed, as
 # a user would, beside a signatures/ folder holding the library), and the
 # deployments route recorded real clients as their comments promise

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # exec without pty: the program's standard input and output are the client
 # socket itself (blocking, with the bytes the decision was made on still
 # unread), its standard error is a pipe to the log, it gets the UCSPI

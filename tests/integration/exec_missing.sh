@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # A program that cannot be started (missing, not executable): the client's
 # connection is closed, one clear log line says why, and the daemon goes on
 # serving; a flood of such connections is logged at most once a second.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # pty = yes: /bin/sh -i runs on a new pseudo-terminal as a session leader
 # with the terminal as its controlling tty; portsplit relays it. The bytes
 # the decision was made on reach the terminal first; typed text is echoed;

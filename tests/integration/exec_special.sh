@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # exec from [fallback] and [timeout]: a client whose bytes match nothing
 # reaches a program that sees them from the first byte; a silent client
 # (a server-speaks-first protocol) is greeted by `cat FILE` at the timeout.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # A real sshd in inetd mode (sshd -i) started through exec: the client
 # socket itself is sshd's standard input and output, so sshd sees the
 # client's real address and port (getpeername), as $SSH_CLIENT and its own

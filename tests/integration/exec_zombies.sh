@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # 1 000 connections served by exec'd programs, 8 at a time: every program
 # is reaped (no zombie children of portsplit), every one has its close line
 # with its exit status, and the daemon's descriptor count is back to what

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # Fallback (SPEC §3 rule 3): when every signature is ruled out, the client
 # goes to [fallback] at once, well before the timeout (5 s here), and the
 # fallback backend gets the client's bytes from the first one.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # Half-close (SPEC §4): when one side shuts down its sending side, the other
 # direction keeps flowing.
 #  1. The client sends 1 MiB and SHUT_WR; the backend reads to EOF, then

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # curl through portsplit to real HTTP servers: a GET of a random 5 MiB file
 # from python's http.server, and a POST whose body an echo server returns.
 # Two services split on the method, so the routing is exercised too.

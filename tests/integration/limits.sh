@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # Limits and timers of the core: maxconn closes the excess connection at
 # once; idle_timeout closes a relayed connection with no traffic; a backend
 # that never accepts fails after connect_timeout; running out of descriptors

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # Several listeners in one daemon: IPv4, IPv6 in brackets, and the original
 # Portsplit form "::1:PORT" (the last colon separates the port). A client
 # on each gets through, and the decision line names the listener it used.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # log = PATH: lines are appended to the file (created 0640), nothing goes
 # to standard error; SIGHUP reopens it, so a rotated file (renamed away)
 # is followed by a fresh one; log_level applies, -v raises it.

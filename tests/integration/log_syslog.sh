@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # log = syslog, and -d without a log file: lines go to syslog with the
 # daemon facility and the ident "portsplit[PID]". A private mount namespace
 # puts a test syslog socket at /dev/log, so nothing of the machine's own

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # The daemon never spins (SPEC §5): a peeked socket stays readable, so a
 # loop that waits for "readable" instead of for new bytes burns a core while
 # a client sits undecided. Measure the daemon's own CPU time while one

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # pid = PATH: written once the daemon listens, holding its pid; a second
 # daemon with the same pid file refuses to start, saying who runs; the file
 # is removed on exit; a stale file (a dead pid, a pid recycled by another

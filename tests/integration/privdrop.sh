@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # user, group, chroot: after binding, the daemon gives root up for good —
 # /proc/PID/status shows uid and gid nobody/nogroup in all four slots, only
 # that group, no capability — and its programs run as that user. With

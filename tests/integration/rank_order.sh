@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # Rank order (SPEC §3 rule 2): a lower service that matches waits while a
 # higher one is undecided. [a] ABCD is ranked above [b] AB:
 #   "AB", pause, "CD"  -> a (b matched first, but had to wait for a)

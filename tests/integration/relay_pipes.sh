@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # The relay paths (SPEC §4; issue 5): the default run splices through pipes,
 # the PORTSPLIT_RELAY=copy run copies; both must behave the same.
 #  1. Backpressure: a backend that stops reading for a while stops the

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # SIGHUP with a configuration that cannot be used: an invalid file (every
 # error is logged as FILE:LINE) or a new listener that cannot be bound. The
 # running configuration stays whole: same services, same listeners, and a

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # SIGHUP changes the listeners: an address added is bound, an address
 # removed is closed (new clients are refused there), an address kept keeps
 # its very socket (same inode: it was never closed and reopened).

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # SIGHUP under load: a client loop of 600 connections runs across a reload
 # that adds a service; none fails (the listener keeps its socket). The new
 # service answers afterwards; a connection decided before the reload goes

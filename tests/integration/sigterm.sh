@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # SIGTERM with live connections of every kind — undecided, relayed to a
 # backend, served by a program, by a program that ignores SIGTERM, and by a
 # shell on a pty: the daemon exits 0 within a bounded time (programs get

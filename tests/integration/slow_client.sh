@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # A client that sends its first bytes one at a time, 50 ms apart, still
 # reaches the right service, and that service gets the whole stream from its
 # first byte, in order. The backends say their name, then echo.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # TLS routing by server name and by ALPN through the library's
 # parameterised signatures (tls-sni, tls-alpn), with real clients (openssl
 # s_client, curl) and openssl s_server backends, each with a certificate of

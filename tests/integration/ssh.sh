@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # ssh through portsplit to a real sshd started here (host key and client key
 # made by the test): a command runs, and 10 MiB go each way byte-exact.
 # The [http] service ranked first must be ruled out by "SSH-" for ssh to win.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # Timeout (SPEC §3 rule 5), timeout = 1: a silent client reaches [timeout],
 # whose backend speaks first (an SMTP-like banner), after about 1 s and not
 # before 0.8 s. At the timeout, undecided signatures are judged on the bytes

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # The decision timer counts from accept even when the daemon had been idle
 # for longer than the timeout before the client came: a timer armed inside a
 # callback must start from the time the loop woke up, not from the previous

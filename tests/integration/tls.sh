@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # openssl s_client through portsplit to openssl s_server with a self-signed
 # certificate made here. The client verifies the certificate (so the real
 # server answered), and s_server -rev sends each line back reversed (so data

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # workers = N (issue 5): a master and N worker processes sharing the
 # listeners.
 #  1. workers = 2 starts two workers under the master; the pid file names

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Unit tests for addr.c: every address form SPEC §2 lists. */
 #include <arpa/inet.h>
 #include <netinet/in.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Unit tests for bytes.c: `\XX` decoding and log escaping. */
 #include "bytes.h"
 #include "unit.h"

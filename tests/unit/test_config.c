@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Unit tests for config.c. Golden files: every tests/config/NAME.ini is
  * loaded and its errors must be exactly tests/config/NAME.err (empty: the
  * file is valid). Then a few values are checked directly. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Unit tests for the pure parts of exec.c (the UCSPI environment, the
  * status text) and for the user and group lookups of privs.c. */
 #include <arpa/inet.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Unit tests for frame.c: `frame =` syntax and first-message lengths. */
 #include "frame.h"
 #include "unit.h"

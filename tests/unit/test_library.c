@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* The signature library against recorded clients and random bytes.
  *
  * Every signatures/NAME.ini is loaded alone, as the only service of a

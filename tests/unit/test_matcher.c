@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Unit tests for matcher.c: every rule of SPEC §3, and the property that
  * the verdict does not depend on how the bytes were cut into segments. */
 #include <unistd.h>

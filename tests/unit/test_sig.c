@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Unit tests for sig.c: byte strings, PCRE2 partial matching and limits. */
 #include <time.h>
 

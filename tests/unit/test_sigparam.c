@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Unit tests for sigparam.c (placeholders of parameterised signatures), and
  * for their use through config.c: `signature = NAME ARG...`, the errors
  * with their lines, and what the expanded regexes match. */

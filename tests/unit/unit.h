@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* unit: the smallest test harness that does the job. Each check prints
  * "ok - what" or "not ok - what" (tests/run counts them); unit_done()
  * returns the exit status. */
