@@ -22,6 +22,7 @@
 #include <sys/stat.h>
 #include <limits.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -83,6 +84,60 @@ struct psection {
 	bool broken; /* a line of it was rejected by the reader */
 };
 
+/* How the value of a single-valued global key is read. */
+enum key_kind {
+	KEY_SECONDS,   /* decimal seconds into a uint32_t of ms; MIN 0: 0 ok */
+	KEY_UINT,      /* a number from MIN to MAX */
+	KEY_AUTO_UINT, /* the same, or "auto" (stored as 0) */
+	KEY_LEVEL,     /* a log level name */
+	KEY_TEXT,      /* any text but the empty one */
+	KEY_NAME,      /* a user or group name or number; with its line */
+	KEY_ABSPATH,   /* an absolute path; with its line */
+	KEY_LOG,       /* stderr, syslog or an absolute path */
+};
+
+/* One single-valued global key: its name, how it is read, its bounds,
+ * where in struct config it goes (OFF, SIZE; LINE_OFF: the int that
+ * receives its line) and, for the error message, what it must be. */
+struct global_def {
+	const char *key;
+	enum key_kind kind;
+	unsigned long min, max;
+	size_t off, size, line_off;
+	const char *what;
+};
+
+#define FIELD(f)                                                               \
+	.off = offsetof(struct config, f),                                     \
+	.size = sizeof(((struct config *)NULL)->f)
+
+static const struct global_def global_defs[] = {
+    {"timeout", KEY_SECONDS, 1, 0, FIELD(timeout_ms), 0,
+     "a number of seconds above 0"},
+    {"maxconn", KEY_UINT, 1, 1000000, FIELD(maxconn), 0, "a number from"},
+    {"max_peek", KEY_UINT, 1, CONFIG_PEEK_MAX, FIELD(max_peek), 0,
+     "a number of bytes from"},
+    {"pid", KEY_TEXT, 0, 0, FIELD(pid_path), 0, "empty path"},
+    {"log_level", KEY_LEVEL, 0, 0, FIELD(log_level), 0,
+     "one of error, warn, info, debug"},
+    {"connect_timeout", KEY_SECONDS, 1, 0, FIELD(connect_timeout_ms), 0,
+     "a number of seconds above 0"},
+    {"idle_timeout", KEY_SECONDS, 0, 0, FIELD(idle_timeout_ms), 0,
+     "a number of seconds (0 for none)"},
+    {"signature_path", KEY_TEXT, 0, 0, FIELD(sig_path), 0, "empty"},
+    {"user", KEY_NAME, 0, 0, FIELD(user), offsetof(struct config, user_line),
+     "a user name or number"},
+    {"group", KEY_NAME, 0, 0, FIELD(group), offsetof(struct config, group_line),
+     "a group name or number"},
+    {"chroot", KEY_ABSPATH, 0, 0, FIELD(chroot_dir),
+     offsetof(struct config, chroot_line), "an absolute path"},
+    {"log", KEY_LOG, 0, 0, FIELD(log_dest), 0,
+     "stderr, syslog or an absolute path"},
+    {"workers", KEY_AUTO_UINT, 1, CONFIG_WORKERS_MAX, FIELD(workers), 0,
+     "auto or a number from"},
+};
+#define NGLOBAL (sizeof(global_defs) / sizeof(global_defs[0]))
+
 /* The state of one file being read: the main file, or a signature file
  * read for `signature =` (then TARGET receives its lines). */
 struct parse {
@@ -99,7 +154,7 @@ struct parse {
 	size_t nsections;
 	struct psection *cur; /* NULL before the first section */
 	bool in_section;      /* a section header was seen */
-	int seen[16];         /* line of each single-valued global key */
+	int seen[NGLOBAL];    /* line of each key of global_defs */
 	int bind_lines;
 };
 
@@ -128,9 +183,16 @@ add_error(struct config_errors *errs, const char *file, int line,
 
 #define perr(p, ...) add_error((p)->errs, (p)->file, (p)->line, __VA_ARGS__)
 
+/* Allocation failure while loading, which only start-up and reload can
+ * meet: the process exits. */
+static void __attribute__((noreturn)) out_of_memory(void)
+{
+	fprintf(stderr, "portsplit: out of memory\n");
+	exit(1);
+}
+
 /* Grows *ARR (of *N elements of SIZE bytes) by one zeroed element and
- * returns it; exits on allocation failure, which only start-up and reload
- * can meet. */
+ * returns it; exits on allocation failure. */
 static void *
 grow(void *arr_ptr, size_t *n, size_t size)
 {
@@ -138,8 +200,7 @@ grow(void *arr_ptr, size_t *n, size_t size)
 	char *p = realloc(*arr, (*n + 1) * size);
 
 	if (p == NULL) {
-		fprintf(stderr, "portsplit: out of memory\n");
-		exit(1);
+		out_of_memory();
 	}
 	*arr = p;
 	memset(p + *n * size, 0, size);
@@ -152,8 +213,7 @@ xstrdup(const char *s)
 	char *d = strdup(s);
 
 	if (d == NULL) {
-		fprintf(stderr, "portsplit: out of memory\n");
-		exit(1);
+		out_of_memory();
 	}
 	return d;
 }
@@ -487,8 +547,7 @@ add_signature(struct parse *p, struct psection *sec, const char *value)
 	for (size_t i = 0; i < nargs; i++) {
 		char *longer;
 		if (asprintf(&longer, "%s %s", g->name, args[i]) < 0) {
-			fprintf(stderr, "portsplit: out of memory\n");
-			exit(1);
+			out_of_memory();
 		}
 		free(g->name);
 		g->name = longer;
@@ -523,150 +582,126 @@ done:
 	free(words);
 }
 
-/* The single-valued global keys; their index is their slot in seen[]. */
-static const char *const single_keys[] = {
-    "timeout",         "maxconn",      "max_peek",       "pid",  "log_level",
-    "connect_timeout", "idle_timeout", "signature_path", "user", "group",
-    "chroot",          "log",          "workers",
-};
+static void
+bind_key(struct parse *p, const char *v)
+{
+	struct config *cfg = p->cfg;
+	char *host, *port, err[512];
+	struct addrinfo *ai = NULL;
+
+	p->bind_lines++;
+	if (addr_split(v, &host, &port, err, sizeof(err)) < 0) {
+		perr(p, "bind: %s", err);
+		return;
+	}
+	if (addr_resolve(host, port, true, &ai, err, sizeof(err)) < 0)
+		perr(p, "bind: %s", err);
+	free(host);
+	free(port);
+	struct bind *b = grow(&cfg->binds, &cfg->nbinds, sizeof(*b));
+	b->text = xstrdup(v);
+	b->file = p->file;
+	b->line = p->line;
+	b->ai = ai;
+}
+
+/* Stores U in the unsigned field of SIZE bytes at FIELD. */
+static void
+store_uint(void *field, size_t size, unsigned long u)
+{
+	if (size == sizeof(uint32_t))
+		*(uint32_t *)field = (uint32_t)u;
+	else
+		*(size_t *)field = (size_t)u;
+}
 
 static void
 global_key(struct parse *p, const char *key, const char *v)
 {
-	struct config *cfg = p->cfg;
+	const struct global_def *def = global_defs;
+	char *cfg = (char *)p->cfg;
+	void *field;
 	unsigned long u;
-	size_t k;
+	bool ok = true;
+	int l;
 
 	if (strcmp(key, "bind") == 0) {
-		char *host, *port, err[512];
-		struct addrinfo *ai = NULL;
-		p->bind_lines++;
-		if (addr_split(v, &host, &port, err, sizeof(err)) < 0) {
-			perr(p, "bind: %s", err);
-			return;
-		}
-		if (addr_resolve(host, port, true, &ai, err, sizeof(err)) < 0)
-			perr(p, "bind: %s", err);
-		free(host);
-		free(port);
-		struct bind *b = grow(&cfg->binds, &cfg->nbinds, sizeof(*b));
-		b->text = xstrdup(v);
-		b->file = p->file;
-		b->line = p->line;
-		b->ai = ai;
+		bind_key(p, v);
 		return;
 	}
-	for (k = 0; k < sizeof(single_keys) / sizeof(single_keys[0]); k++)
-		if (strcmp(key, single_keys[k]) == 0)
-			break;
-	if (k == sizeof(single_keys) / sizeof(single_keys[0])) {
+	while (def < global_defs + NGLOBAL && strcmp(key, def->key) != 0)
+		def++;
+	if (def == global_defs + NGLOBAL) {
 		perr(p, "unknown key '%s'", key);
 		return;
 	}
+	size_t k = (size_t)(def - global_defs);
 	if (p->seen[k] != 0) {
 		perr(p, "'%s' given twice (first at line %d)", key, p->seen[k]);
 		return;
 	}
 	p->seen[k] = p->line;
-	if (strcmp(key, "timeout") == 0) {
-		if (parse_seconds(v, false, &cfg->timeout_ms) < 0)
-			perr(p,
-			     "timeout: '%s' is not a number of seconds "
-			     "above 0",
-			     v);
-	} else if (strcmp(key, "connect_timeout") == 0) {
-		if (parse_seconds(v, false, &cfg->connect_timeout_ms) < 0)
-			perr(p,
-			     "connect_timeout: '%s' is not a number of "
-			     "seconds above 0",
-			     v);
-	} else if (strcmp(key, "idle_timeout") == 0) {
-		if (parse_seconds(v, true, &cfg->idle_timeout_ms) < 0)
-			perr(p,
-			     "idle_timeout: '%s' is not a number of "
-			     "seconds (0 for none)",
-			     v);
-	} else if (strcmp(key, "maxconn") == 0) {
-		if (parse_uint(v, 1, 1000000, &u) < 0)
-			perr(p,
-			     "maxconn: '%s' is not a number from 1 to "
-			     "1000000",
-			     v);
-		else
-			cfg->maxconn = (unsigned)u;
-	} else if (strcmp(key, "max_peek") == 0) {
-		if (parse_uint(v, 1, 65536, &u) < 0)
-			perr(p,
-			     "max_peek: '%s' is not a number of bytes from "
-			     "1 to 65536",
-			     v);
-		else
-			cfg->max_peek = u;
-	} else if (strcmp(key, "workers") == 0) {
-		/* 0 stands for auto: the processor count, found at start. */
-		if (strcmp(v, "auto") == 0)
-			cfg->workers = 0;
-		else if (parse_uint(v, 1, CONFIG_WORKERS_MAX, &u) < 0)
-			perr(p,
-			     "workers: '%s' is not auto or a number from 1 "
-			     "to %d",
-			     v, CONFIG_WORKERS_MAX);
-		else
-			cfg->workers = (unsigned)u;
-	} else if (strcmp(key, "pid") == 0) {
-		if (*v == '\0')
-			perr(p, "pid: empty path");
-		else
-			cfg->pid_path = xstrdup(v);
-	} else if (strcmp(key, "log_level") == 0) {
-		int l = log_level_parse(v);
-		if (l < 0)
-			perr(p,
-			     "log_level: '%s' is not one of error, warn, "
-			     "info, debug",
-			     v);
-		else
-			cfg->log_level = l;
-	} else if (strcmp(key, "user") == 0 || strcmp(key, "group") == 0) {
-		bool user = key[0] == 'u';
-		if (*v == '\0' || strpbrk(v, " \t:") != NULL)
-			perr(p, "%s: '%s' is not a %s name or number", key, v,
-			     key);
-		else if (user) {
-			cfg->user = xstrdup(v);
-			cfg->user_line = p->line;
-		} else {
-			cfg->group = xstrdup(v);
-			cfg->group_line = p->line;
+	field = cfg + def->off;
+	switch (def->kind) {
+	case KEY_SECONDS:
+		ok = parse_seconds(v, def->min == 0, field) == 0;
+		break;
+	case KEY_AUTO_UINT:
+		if (strcmp(v, "auto") == 0) {
+			/* 0 stands for auto: found at start. */
+			store_uint(field, def->size, 0);
+			break;
 		}
-	} else if (strcmp(key, "chroot") == 0) {
-		if (v[0] != '/')
-			perr(p, "chroot: '%s' is not an absolute path", v);
-		else {
-			cfg->chroot_dir = xstrdup(v);
-			cfg->chroot_line = p->line;
+		/* fall through */
+	case KEY_UINT:
+		ok = parse_uint(v, def->min, def->max, &u) == 0;
+		if (ok)
+			store_uint(field, def->size, u);
+		break;
+	case KEY_LEVEL:
+		l = log_level_parse(v);
+		ok = l >= 0;
+		if (ok)
+			*(int *)field = l;
+		break;
+	case KEY_TEXT:
+		ok = *v != '\0';
+		if (ok) {
+			free(*(char **)field);
+			*(char **)field = xstrdup(v);
 		}
-	} else if (strcmp(key, "log") == 0) {
+		break;
+	case KEY_NAME:
+		ok = *v != '\0' && strpbrk(v, " \t:") == NULL;
+		break;
+	case KEY_ABSPATH:
+		ok = v[0] == '/';
+		break;
+	case KEY_LOG:
 		if (strcmp(v, "stderr") == 0)
-			cfg->log_dest = LOG_TO_STDERR;
+			*(int *)field = LOG_TO_STDERR;
 		else if (strcmp(v, "syslog") == 0)
-			cfg->log_dest = LOG_TO_SYSLOG;
+			*(int *)field = LOG_TO_SYSLOG;
 		else if (v[0] == '/') {
-			cfg->log_dest = LOG_TO_FILE;
-			cfg->log_path = xstrdup(v);
+			*(int *)field = LOG_TO_FILE;
+			p->cfg->log_path = xstrdup(v);
 		} else
-			perr(p,
-			     "log: '%s' is not stderr, syslog or an "
-			     "absolute path",
-			     v);
-	} else if (strcmp(key, "signature_path") == 0) {
-		if (*v == '\0')
-			perr(p, "signature_path: empty");
-		else {
-			free(cfg->sig_path);
-			cfg->sig_path = xstrdup(v);
-		}
+			ok = false;
+		break;
 	}
+	if ((def->kind == KEY_NAME || def->kind == KEY_ABSPATH) && ok) {
+		*(char **)field = xstrdup(v);
+		*(int *)(cfg + def->line_off) = p->line;
+	}
+	if (ok)
+		return;
+	if (def->kind == KEY_TEXT)
+		perr(p, "%s: %s", key, def->what);
+	else if (def->kind == KEY_UINT || def->kind == KEY_AUTO_UINT)
+		perr(p, "%s: '%s' is not %s %lu to %lu", key, v, def->what,
+		     def->min, def->max);
+	else
+		perr(p, "%s: '%s' is not %s", key, v, def->what);
 }
 
 /* Appends ARG to SEC's argument vector, keeping it NULL-terminated. The
@@ -678,8 +713,7 @@ push_arg(struct psection *sec, const char *arg, bool program)
 	char **argv = realloc(sec->argv, (sec->argc + 3) * sizeof(char *));
 
 	if (argv == NULL) {
-		fprintf(stderr, "portsplit: out of memory\n");
-		exit(1);
+		out_of_memory();
 	}
 	sec->argv = argv;
 	if (sec->argc == 0)

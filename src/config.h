@@ -21,6 +21,9 @@
 
 /* The largest `workers =`. */
 #define CONFIG_WORKERS_MAX 256
+/* The largest `max_peek =`: also the size of the buffer a loop peeks
+ * into (engine.c), so raising it raises both. */
+#define CONFIG_PEEK_MAX 65536
 
 /* What happens to a connection a service takes. */
 enum action_kind { ACTION_CLOSE, ACTION_CONNECT, ACTION_EXEC };
