@@ -40,6 +40,16 @@ log_set_level(enum log_level level)
 	max_level = level;
 }
 
+void
+log_set_verbosity(enum log_level base, int delta)
+{
+	int level = (int)base + delta;
+
+	log_set_level(level < LVL_ERROR   ? LVL_ERROR
+	              : level > LVL_DEBUG ? LVL_DEBUG
+	                                  : (enum log_level)level);
+}
+
 bool
 log_enabled(enum log_level level)
 {

@@ -28,6 +28,9 @@ enum log_dest log_destination(void);
 void log_set_tag(const char *text);
 /* Sets the most verbose level that is written. */
 void log_set_level(enum log_level level);
+/* Sets it to BASE made DELTA steps more verbose (-v) or less (-q), kept
+ * between error and debug. */
+void log_set_verbosity(enum log_level base, int delta);
 /* True when a message of LEVEL would be written. */
 bool log_enabled(enum log_level level);
 /* Parses "error", "warn", "info" or "debug"; -1 for anything else. */
