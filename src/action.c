@@ -1,13 +1,15 @@
 /* SPDX-License-Identifier: ISC */
-/* action: carrying out a verdict — close; forward to the service's
- * backend and relay until both sides are done; or start its program.
+/* action: carrying out a verdict — forward to the service's backend and
+ * relay until both sides are done; or start its program.
  *
- * A program without a pty gets the client socket itself, so the connection
- * is over for portsplit once the program is reaped. With a pty the
- * connection is over when both the relay has ended and the program has
- * been reaped, in either order: when the relay ends first (the client
- * left), the program is hung up and, if it lingers, killed. */
+ * A program without a pty gets the client socket itself, so the action is
+ * over once the program is reaped. With a pty the action is over when both
+ * the relay has ended and the program has been reaped, in either order:
+ * when the relay ends first (the client left), the program is hung up and,
+ * if it lingers, killed. */
 #define _GNU_SOURCE
+#include "action.h"
+
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -17,7 +19,6 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "conn.h"
 #include "exec.h"
 #include "forward.h"
 #include "log.h"
@@ -29,236 +30,297 @@
 #define HANGUP_GRACE_MS 5000
 #define PTY_LINGER_MS 5000
 
+struct action {
+	struct engine *e;
+	struct action_ctx ctx;
+	const struct service *svc;
+	int fd; /* the client; -1 once a relay or the program has it */
+	struct forward *fwd;
+	struct relay *relay;
+	struct exec *exec;        /* the program, until it is reaped */
+	struct loop_timer *timer; /* the program's hang-up grace */
+	bool cancelling;          /* the relay's end calls nothing */
+	struct action_result res;
+	action_done_fn *done;
+	void *arg;
+};
+
+/* Whatever still runs goes on unwatched; the timer and the client's
+ * socket are let go; A is freed. */
+static void
+release(struct action *a)
+{
+	if (a->exec != NULL)
+		exec_detach(a->exec);
+	loop_timer_free(a->timer);
+	if (a->fd >= 0)
+		close(a->fd);
+	free(a);
+}
+
+/* The action is over: the owner hears it first, then A is released. */
+static void
+finish(struct action *a)
+{
+	a->done(a->arg, &a->res);
+	release(a);
+}
+
 static void
 on_relay_done(void *arg, const struct relay_stats *st)
 {
-	struct conn *c = arg;
+	struct action *a = arg;
 
-	c->relay = NULL;
-	c->fd = -1; /* the relay closed it */
-	c->up = st->up;
-	c->down = st->down;
-	if (c->cancelling)
-		return; /* action_cancel()'s caller ends C */
+	a->relay = NULL;
+	a->fd = -1; /* the relay closed it */
+	a->res.up = st->up;
+	a->res.down = st->down;
+	if (a->cancelling)
+		return; /* halt()'s caller ends A */
 	if (st->error != 0 && st->error != ECANCELED)
 		log_msg(LVL_DEBUG, "relay conn=%llu ended by %s side: %s",
-		        (unsigned long long)c->id,
+		        (unsigned long long)a->ctx.conn_id,
 		        st->error_side == 0 ? "client" : "backend",
 		        strerror(st->error));
-	conn_end(c);
-}
-
-static void
-on_connected(void *arg, int fd, int err)
-{
-	struct conn *c = arg;
-	struct daemon *d = c->d;
-	int one = 1;
-
-	c->fwd = NULL;
-	if (fd < 0) {
-		log_limited(c->svc, LVL_WARN,
-		            "connect failed conn=%llu service=%s backend=%s "
-		            "error=\"%s\"",
-		            (unsigned long long)c->id, c->service,
-		            c->svc->connect, strerror(err));
-		conn_end(c);
-		return;
-	}
-	setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	struct relay_opts opts = {
-	    .idle_ms = c->cfg->idle_timeout_ms,
-	    .buf = d->relaybuf,
-	    .bufsize = d->relaysize,
-	    .pool = d->relay_pool,
-	};
-	c->relay = relay_start(d->loop, c->fd, fd, &opts, on_relay_done, c);
-	if (c->relay == NULL) {
-		log_limited(on_connected, LVL_ERROR,
-		            "out of memory: closing conn=%llu",
-		            (unsigned long long)c->id);
-		close(fd);
-		conn_end(c);
-		return;
-	}
-	c->fd = -1; /* the relay's now */
-}
-
-static void
-on_exec_done(void *arg, int status)
-{
-	struct conn *c = arg;
-
-	c->exec = NULL;
-	c->reaped = true;
-	c->status = status;
-	if (c->relay == NULL)
-		conn_end(c);
+	finish(a);
 }
 
 static void
 on_hangup_grace(void *arg)
 {
-	struct conn *c = arg;
+	struct action *a = arg;
 
-	if (c->exec == NULL)
+	if (a->exec == NULL)
 		return;
 	log_msg(LVL_WARN,
 	        "exec conn=%llu service=%s pid=%ld still running %d ms after "
 	        "its terminal hung up: killing it",
-	        (unsigned long long)c->id, c->service, (long)exec_pid(c->exec),
-	        HANGUP_GRACE_MS);
-	exec_kill(c->exec, SIGKILL);
+	        (unsigned long long)a->ctx.conn_id, a->ctx.service,
+	        (long)exec_pid(a->exec), HANGUP_GRACE_MS);
+	exec_kill(a->exec, SIGKILL);
 }
 
 static void
 on_pty_relay_done(void *arg, const struct relay_stats *st)
 {
-	struct conn *c = arg;
+	struct action *a = arg;
 
-	c->relay = NULL;
-	c->fd = -1;
-	c->up = st->up;
-	c->down = st->down;
-	if (c->cancelling)
+	a->relay = NULL;
+	a->fd = -1;
+	a->res.up = st->up;
+	a->res.down = st->down;
+	if (a->cancelling)
 		return;
-	if (c->exec == NULL) {
-		conn_end(c);
+	if (a->exec == NULL) {
+		finish(a);
 		return;
 	}
 	/* The client is gone and the master closed, which hung the terminal
 	 * up; tell the whole session, and wait a while for it. */
-	exec_kill(c->exec, SIGHUP);
-	exec_kill(c->exec, SIGCONT);
-	c->timer = loop_timer_new(c->d->loop, on_hangup_grace, c);
-	if (c->timer != NULL)
-		loop_timer_arm(c->timer, HANGUP_GRACE_MS);
+	exec_kill(a->exec, SIGHUP);
+	exec_kill(a->exec, SIGCONT);
+	a->timer = loop_timer_new(a->e->loop, on_hangup_grace, a);
+	if (a->timer != NULL)
+		loop_timer_arm(a->timer, HANGUP_GRACE_MS);
+}
+
+/* Relays the client with B: a backend socket, or the master of the
+ * program's terminal when PTY. Returns true, or false (out of memory,
+ * logged) with B closed and the client's socket still A's. */
+static bool
+relay_client(struct action *a, int b, bool pty)
+{
+	struct engine *e = a->e;
+	int one = 1;
+	struct relay_opts opts = {
+	    .idle_ms = a->ctx.idle_timeout_ms,
+	    .buf = e->relaybuf,
+	    .bufsize = e->relaysize,
+	};
+
+	if (pty) {
+		opts.b_is_pty = true;
+		opts.has_eof_char = true;
+		opts.eof_char = pty_eof_char(b);
+		opts.pty_linger_ms = PTY_LINGER_MS;
+	} else {
+		opts.pool = e->relay_pool;
+	}
+	setsockopt(a->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	a->relay = relay_start(e->loop, a->fd, b, &opts,
+	                       pty ? on_pty_relay_done : on_relay_done, a);
+	if (a->relay == NULL) {
+		log_limited(relay_client, LVL_ERROR,
+		            "out of memory: closing conn=%llu",
+		            (unsigned long long)a->ctx.conn_id);
+		close(b);
+		return false;
+	}
+	a->fd = -1; /* the relay's now */
+	return true;
 }
 
 static void
-start_exec(struct conn *c, const struct service *svc)
+on_connected(void *arg, int fd, int err)
 {
-	struct daemon *d = c->d;
-	struct sockaddr_storage remote, local;
-	socklen_t rlen = sizeof(remote), llen = sizeof(local);
-	int master = -1, one = 1;
-	char **env;
+	struct action *a = arg;
 
-	if (getpeername(c->fd, (struct sockaddr *)&remote, &rlen) < 0 ||
-	    getsockname(c->fd, (struct sockaddr *)&local, &llen) < 0) {
-		log_msg(LVL_DEBUG, "client gone conn=%llu before exec: %s",
-		        (unsigned long long)c->id, strerror(errno));
-		conn_end(c);
+	a->fwd = NULL;
+	if (fd < 0) {
+		log_limited(a->svc, LVL_WARN,
+		            "connect failed conn=%llu service=%s backend=%s "
+		            "error=\"%s\"",
+		            (unsigned long long)a->ctx.conn_id, a->ctx.service,
+		            a->svc->connect, strerror(err));
+		finish(a);
 		return;
 	}
-	env = exec_env_new(environ, c->service, (struct sockaddr *)&remote,
+	if (!relay_client(a, fd, false))
+		finish(a);
+}
+
+static void
+on_exec_done(void *arg, int status)
+{
+	struct action *a = arg;
+
+	a->exec = NULL;
+	a->res.reaped = true;
+	a->res.status = status;
+	if (a->relay == NULL)
+		finish(a);
+}
+
+/* Starts SVC's program on the client. Returns false when it could not
+ * (logged): the action is over at once. */
+static bool
+start_exec(struct action *a, const struct service *svc)
+{
+	struct sockaddr_storage remote, local;
+	socklen_t rlen = sizeof(remote), llen = sizeof(local);
+	int master = -1;
+	char **env;
+
+	if (getpeername(a->fd, (struct sockaddr *)&remote, &rlen) < 0 ||
+	    getsockname(a->fd, (struct sockaddr *)&local, &llen) < 0) {
+		log_msg(LVL_DEBUG, "client gone conn=%llu before exec: %s",
+		        (unsigned long long)a->ctx.conn_id, strerror(errno));
+		return false;
+	}
+	env = exec_env_new(environ, a->ctx.service, (struct sockaddr *)&remote,
 	                   (struct sockaddr *)&local);
 	struct exec_spec spec = {
 	    .argv = svc->argv,
 	    .env = env,
-	    .fd = c->fd,
+	    .fd = a->fd,
 	    .pty = svc->pty,
-	    .conn_id = c->id,
-	    .service = c->service,
+	    .conn_id = a->ctx.conn_id,
+	    .service = a->ctx.service,
 	    .limit_key = svc,
 	};
-	c->exec = env == NULL ? NULL
-	                      : exec_start(d->children, &spec, &master,
-	                                   on_exec_done, c);
+	a->exec = env == NULL ? NULL
+	                      : exec_start(a->e->children, &spec, &master,
+	                                   on_exec_done, a);
 	exec_env_free(env);
-	if (c->exec == NULL) {
+	if (a->exec == NULL) {
 		log_limited(svc, LVL_ERROR,
 		            "exec failed conn=%llu service=%s program=%s "
 		            "error=\"%s\"",
-		            (unsigned long long)c->id, c->service, svc->argv[0],
+		            (unsigned long long)a->ctx.conn_id, a->ctx.service,
+		            svc->argv[0],
 		            env == NULL ? strerror(ENOMEM) : strerror(errno));
-		conn_end(c);
-		return;
+		return false;
 	}
 	if (!svc->pty) {
 		/* The program has the socket now; our copy would keep the
 		 * connection open after the program closed it. */
-		close(c->fd);
-		c->fd = -1;
-		c->uncounted = true;
-		return;
+		close(a->fd);
+		a->fd = -1;
+		a->res.uncounted = true;
+		return true;
 	}
-	setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	struct relay_opts opts = {
-	    .idle_ms = c->cfg->idle_timeout_ms,
-	    .buf = d->relaybuf,
-	    .bufsize = d->relaysize,
-	    .b_is_pty = true,
-	    .has_eof_char = true,
-	    .eof_char = pty_eof_char(master),
-	    .pty_linger_ms = PTY_LINGER_MS,
+	if (!relay_client(a, master, true)) {
+		/* Closing the master hung the program up; it is reaped. */
+		close(a->fd);
+		a->fd = -1;
+		exec_kill(a->exec, SIGHUP);
+	}
+	return true;
+}
+
+struct action *
+action_start(struct engine *e, const struct service *svc, int fd,
+             const struct action_ctx *ctx, action_done_fn *done, void *arg)
+{
+	struct action *a;
+
+	if (svc == NULL || svc->action == ACTION_CLOSE)
+		return NULL;
+	a = calloc(1, sizeof(*a));
+	if (a == NULL)
+		goto nomem;
+	*a = (struct action){
+	    .e = e,
+	    .ctx = *ctx,
+	    .svc = svc,
+	    .fd = fd,
+	    .done = done,
+	    .arg = arg,
 	};
-	c->relay =
-	    relay_start(d->loop, c->fd, master, &opts, on_pty_relay_done, c);
-	if (c->relay == NULL) {
-		/* Closing the master hangs the program up; it is reaped. */
-		log_limited(start_exec, LVL_ERROR,
-		            "out of memory: closing conn=%llu",
-		            (unsigned long long)c->id);
-		close(master);
-		close(c->fd);
-		c->fd = -1;
-		exec_kill(c->exec, SIGHUP);
-		return;
-	}
-	c->fd = -1; /* the relay's now */
-}
-
-void
-action_start(struct conn *c, const struct verdict *v)
-{
-	const struct service *svc = v->service;
-
-	if (svc == NULL || svc->action == ACTION_CLOSE) {
-		conn_end(c);
-		return;
-	}
 	if (svc->action == ACTION_EXEC) {
-		start_exec(c, svc);
-		return;
+		if (start_exec(a, svc))
+			return a;
+		free(a);
+		return NULL;
 	}
-	c->fwd = forward_start(c->d->loop, svc->backend,
-	                       c->cfg->connect_timeout_ms, on_connected, c);
-	if (c->fwd == NULL) {
-		log_limited(action_start, LVL_ERROR,
-		            "out of memory: closing conn=%llu",
-		            (unsigned long long)c->id);
-		conn_end(c);
+	a->fwd = forward_start(e->loop, svc->backend, ctx->connect_timeout_ms,
+	                       on_connected, a);
+	if (a->fwd != NULL)
+		return a;
+	free(a);
+nomem:
+	log_limited(action_start, LVL_ERROR, "out of memory: closing conn=%llu",
+	            (unsigned long long)ctx->conn_id);
+	return NULL;
+}
+
+/* Stops the connect, the relay and the watch on the program, without
+ * callbacks. */
+static void
+halt(struct action *a)
+{
+	if (a->fwd != NULL) {
+		forward_cancel(a->fwd);
+		a->fwd = NULL;
+	}
+	if (a->relay != NULL) {
+		a->cancelling = true;
+		relay_abort(a->relay);
+	}
+	if (a->exec != NULL) {
+		exec_detach(a->exec);
+		a->exec = NULL;
 	}
 }
 
 void
-action_cancel(struct conn *c)
+action_cancel(struct action *a, struct action_result *r)
 {
-	if (c->fwd != NULL) {
-		forward_cancel(c->fwd);
-		c->fwd = NULL;
-	}
-	if (c->relay != NULL) {
-		c->cancelling = true;
-		relay_abort(c->relay);
-	}
-	if (c->exec != NULL) {
-		exec_detach(c->exec);
-		c->exec = NULL;
-	}
+	halt(a);
+	*r = a->res;
+	release(a);
 }
 
 void
-action_stop(struct conn *c)
+action_stop(struct action *a)
 {
-	if (c->exec == NULL) {
-		action_cancel(c);
-		conn_end(c);
+	if (a->exec == NULL) {
+		halt(a);
+		finish(a);
 		return;
 	}
-	if (c->relay != NULL)
-		relay_abort(c->relay); /* hangs the terminal up */
+	if (a->relay != NULL)
+		relay_abort(a->relay); /* hangs the terminal up */
 	else
-		exec_kill(c->exec, SIGTERM);
+		exec_kill(a->exec, SIGTERM);
 }

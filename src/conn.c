@@ -17,32 +17,66 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "action.h"
+#include "addr.h"
 #include "bytes.h"
 #include "exec.h"
 #include "log.h"
-#include "workers.h"
+#include "matcher.h"
+
+struct conn {
+	struct engine *e;
+	struct config *cfg;       /* the configuration it started under */
+	struct conn *prev, *next; /* in e->conns */
+	uint64_t id;
+	int fd;            /* the client; -1 once the action has it */
+	uint64_t start_us; /* accept time */
+	char client[ADDR_STRLEN];
+	char listener[ADDR_STRLEN];
+	/* While undecided. */
+	struct loop_watch *w;
+	struct loop_timer *timer;
+	struct matcher *m;
+	bool lowat; /* SO_RCVLOWAT was raised above 1 */
+	/* Once decided. */
+	const char *service; /* name, owned by cfg */
+	struct action *act;  /* NULL once it is over */
+	struct action_result res;
+};
 
 static void on_client(void *arg, int fd, unsigned events);
 static void on_timeout(void *arg);
+static void conn_end(struct conn *c);
 
 void
-conn_accepted(struct daemon *d, int fd, const struct sockaddr *peer,
-              const char *listener)
+conn_accepted(struct engine *e, struct config *cfg, int fd,
+              const struct sockaddr *peer, const char *listener)
 {
-	struct conn *c = calloc(1, sizeof(*c));
+	struct conn *c;
 
+	if (!engine_admit(e, cfg->maxconn)) {
+		char name[ADDR_STRLEN];
+		addr_format(peer, name, sizeof(name));
+		log_limited(&e->nconns, LVL_WARN,
+		            "maxconn %u reached: closing connection from %s "
+		            "on %s",
+		            cfg->maxconn, name, listener);
+		close(fd);
+		return;
+	}
+	c = calloc(1, sizeof(*c));
 	if (c == NULL)
 		goto fail;
-	c->d = d;
-	c->cfg = config_ref(d->cfg);
+	c->e = e;
+	c->cfg = config_ref(cfg);
 	c->fd = fd;
-	c->id = ++d->next_id;
+	c->id = ++e->next_id;
 	c->start_us = loop_clock_us();
 	addr_format(peer, c->client, sizeof(c->client));
 	snprintf(c->listener, sizeof(c->listener), "%s", listener);
 	c->m = matcher_new(c->cfg);
-	c->w = loop_watch(d->loop, fd, LOOP_IN | LOOP_RDHUP, on_client, c);
-	c->timer = loop_timer_new(d->loop, on_timeout, c);
+	c->w = loop_watch(e->loop, fd, LOOP_IN | LOOP_RDHUP, on_client, c);
+	c->timer = loop_timer_new(e->loop, on_timeout, c);
 	if (c->m == NULL || c->w == NULL || c->timer == NULL) {
 		loop_unwatch(c->w);
 		loop_timer_free(c->timer);
@@ -52,11 +86,10 @@ conn_accepted(struct daemon *d, int fd, const struct sockaddr *peer,
 		goto fail;
 	}
 	loop_timer_arm(c->timer, c->cfg->timeout_ms);
-	c->next = d->conns;
-	if (d->conns != NULL)
-		d->conns->prev = c;
-	d->conns = c;
-	d->nconns++;
+	c->next = e->conns;
+	if (e->conns != NULL)
+		e->conns->prev = c;
+	e->conns = c;
 	log_msg(LVL_DEBUG, "accept conn=%llu client=%s listener=%s",
 	        (unsigned long long)c->id, c->client, c->listener);
 	/* A client often sends right after its handshake: look now, and
@@ -67,7 +100,18 @@ fail:
 	log_limited(conn_accepted, LVL_ERROR,
 	            "out of memory: closing a new connection");
 	close(fd);
-	workers_conn_give(d); /* the listener counted it */
+	engine_release(e);
+}
+
+/* The action is over: the close line, and C is gone. */
+static void
+on_action_done(void *arg, const struct action_result *r)
+{
+	struct conn *c = arg;
+
+	c->act = NULL;
+	c->res = *r;
+	conn_end(c);
 }
 
 static void
@@ -80,7 +124,6 @@ decide(struct conn *c, const struct verdict *v)
 	matcher_explain(c->m, v, text, sizeof(text));
 	bytes_escape((const uint8_t *)text, strlen(text), why, sizeof(why));
 	c->service = verdict_service_name(v);
-	c->svc = v->service;
 	log_msg(LVL_INFO,
 	        "decision conn=%llu client=%s listener=%s service=%s "
 	        "why=\"%s\" bytes=%zu ms=%.3f",
@@ -88,7 +131,7 @@ decide(struct conn *c, const struct verdict *v)
 	        why, v->bytes, ms);
 	if (log_enabled(LVL_DEBUG)) {
 		char esc[200];
-		bytes_escape(c->d->peekbuf, v->bytes < 64 ? v->bytes : 64, esc,
+		bytes_escape(c->e->peekbuf, v->bytes < 64 ? v->bytes : 64, esc,
 		             sizeof(esc));
 		log_msg(LVL_DEBUG, "first bytes conn=%llu \"%s\"",
 		        (unsigned long long)c->id, esc);
@@ -104,7 +147,17 @@ decide(struct conn *c, const struct verdict *v)
 		int one = 1;
 		setsockopt(c->fd, SOL_SOCKET, SO_RCVLOWAT, &one, sizeof(one));
 	}
-	action_start(c, v);
+	struct action_ctx ctx = {
+	    .conn_id = c->id,
+	    .service = c->service,
+	    .connect_timeout_ms = c->cfg->connect_timeout_ms,
+	    .idle_timeout_ms = c->cfg->idle_timeout_ms,
+	};
+	c->act = action_start(c->e, v->service, c->fd, &ctx, on_action_done, c);
+	if (c->act == NULL)
+		conn_end(c); /* nothing to do, or it failed */
+	else
+		c->fd = -1; /* the action's now */
 }
 
 /* Peeks at everything buffered; returns the byte count, or -1 with errno. */
@@ -114,7 +167,7 @@ peek(struct conn *c)
 	ssize_t n;
 
 	do
-		n = recv(c->fd, c->d->peekbuf, c->cfg->max_peek,
+		n = recv(c->fd, c->e->peekbuf, c->cfg->max_peek,
 		         MSG_PEEK | MSG_DONTWAIT);
 	while (n < 0 && errno == EINTR);
 	return n;
@@ -140,7 +193,7 @@ on_client(void *arg, int fd, unsigned events)
 	}
 	if (n == 0 || (events & (LOOP_RDHUP | LOOP_ERR)))
 		end = MATCHER_EOF;
-	if (matcher_feed(c->m, c->d->peekbuf, (size_t)n, end, c->d->scratch,
+	if (matcher_feed(c->m, c->e->peekbuf, (size_t)n, end, c->e->scratch,
 	                 &v)) {
 		decide(c, &v);
 		return;
@@ -160,28 +213,28 @@ on_timeout(void *arg)
 
 	if (n < 0)
 		n = 0;
-	matcher_feed(c->m, c->d->peekbuf, (size_t)n, MATCHER_TIMEOUT,
-	             c->d->scratch, &v);
+	matcher_feed(c->m, c->e->peekbuf, (size_t)n, MATCHER_TIMEOUT,
+	             c->e->scratch, &v);
 	decide(c, &v);
 }
 
-void
+static void
 conn_end(struct conn *c)
 {
-	struct daemon *d = c->d;
+	struct engine *e = c->e;
 
 	if (c->service != NULL) {
 		/* Bytes that went straight to a program are not known. */
 		char up[24] = "-", down[24] = "-", status[32] = "";
-		if (!c->uncounted) {
+		if (!c->res.uncounted) {
 			snprintf(up, sizeof(up), "%llu",
-			         (unsigned long long)c->up);
+			         (unsigned long long)c->res.up);
 			snprintf(down, sizeof(down), "%llu",
-			         (unsigned long long)c->down);
+			         (unsigned long long)c->res.down);
 		}
-		if (c->reaped) {
+		if (c->res.reaped) {
 			status[0] = ' ';
-			exec_status_text(c->status, status + 1,
+			exec_status_text(c->res.status, status + 1,
 			                 sizeof(status) - 1);
 		}
 		log_msg(LVL_INFO,
@@ -191,8 +244,6 @@ conn_end(struct conn *c)
 		        down, (double)(loop_clock_us() - c->start_us) / 1e6,
 		        status);
 	}
-	if (c->exec != NULL)
-		exec_detach(c->exec);
 	loop_unwatch(c->w);
 	loop_timer_free(c->timer);
 	matcher_free(c->m);
@@ -201,23 +252,35 @@ conn_end(struct conn *c)
 	if (c->prev != NULL)
 		c->prev->next = c->next;
 	else
-		d->conns = c->next;
+		e->conns = c->next;
 	if (c->next != NULL)
 		c->next->prev = c->prev;
-	d->nconns--;
-	workers_conn_give(d);
 	config_unref(c->cfg);
 	free(c);
-	if (d->stopping && d->nconns == 0)
-		loop_stop(d->loop); /* the last one SIGTERM waited for */
+	engine_release(e); /* the last one a stop waited for stops the loop */
 }
 
 void
-conn_end_all(struct daemon *d)
+conn_stop_all(struct engine *e)
 {
-	while (d->conns != NULL) {
-		struct conn *c = d->conns;
-		action_cancel(c);
+	for (struct conn *c = e->conns, *next; c != NULL; c = next) {
+		next = c->next;
+		if (c->act != NULL)
+			action_stop(c->act);
+		else
+			conn_end(c);
+	}
+}
+
+void
+conn_end_all(struct engine *e)
+{
+	while (e->conns != NULL) {
+		struct conn *c = e->conns;
+		if (c->act != NULL) {
+			action_cancel(c->act, &c->res);
+			c->act = NULL;
+		}
 		conn_end(c);
 	}
 }

@@ -1,83 +1,30 @@
 /* SPDX-License-Identifier: ISC */
-/* daemon: the run state of the program — the loop, the configuration in
- * force, the listeners, the connections, signals and the pid file. */
+/* daemon: the life of one serving process — start-up (log, pid file,
+ * detaching, listeners, the privilege drop), its engine and signals, the
+ * configuration in force and its reloads, the stop, and the teardown.
+ *
+ * A lone process is a daemon that runs its own engine (daemon_run). With
+ * several workers the supervisor (supervisor.h) sits above: it opens a
+ * daemon, which binds a slot per worker, and runs each worker as a copy of
+ * it made by fork() whose engine serves one slot.
+ *
+ * Ownership: daemon_new() returns a daemon owned by the caller until
+ * daemon_free(). It owns the configuration in force (a reference; each
+ * connection holds its own), the listener set, the engine, the pid file
+ * and the signal pipe. */
 #ifndef PORTSPLIT_DAEMON_H
 #define PORTSPLIT_DAEMON_H
 
 #include <stdbool.h>
-#include <stddef.h>
-#include <stdint.h>
 
 #include "config.h"
-#include "loop.h"
-#include "sig.h"
 
-struct listener;
-struct listener_set;
-struct conn;
-struct relay_pool;
-struct worker;
+struct daemon;
 struct worker_share;
 
-struct daemon {
-	struct loop *loop;
-	struct config *cfg;         /* the configuration in force (a ref) */
-	struct listener *listeners; /* owned; a list */
-	struct conn *conns;         /* every live connection; a list */
-	unsigned nconns;
-	uint64_t next_id;
-	/* Scratch shared by every connection of the loop: the peek buffer
-	 * (MSG_PEEK copies into it; nothing stays there between events),
-	 * the relay's read buffer and the regex match space. */
-	uint8_t *peekbuf;
-	size_t peeksize;
-	uint8_t *relaybuf;
-	size_t relaysize;
-	/* The splice path's spare pipes; NULL when PORTSPLIT_RELAY=copy
-	 * makes every relay copy. */
-	struct relay_pool *relay_pool;
-	struct sig_scratch *scratch;
-	struct loop_timer *resume; /* re-enables accepting after EMFILE */
-	int sigpipe[2];
-	struct loop_watch *sigwatch;
-	struct exec_table *children; /* programs started by exec */
-	/* SIGTERM: waiting for the last connections; STOP_TIMER kills the
-	 * programs left, then gives up on them (STOP_KILLED). */
-	bool stopping, stop_killed;
-	struct loop_timer *stop_timer;
-	char *config_path; /* absolute, for reloads */
-	int verbosity;     /* -v minus -q */
-	bool detach;       /* -d */
-	bool detached;     /* standard error is /dev/null now */
-	int ready_fd;      /* -d: tells the waiting parent it runs */
-	int devnull;
-	int pid_dir; /* the pid file's folder, open; -1 when none */
-	char *pid_name;
-	bool pid_written;
-	/* PORTSPLIT_RELAY=copy: no splice path. */
-	bool relay_copy;
-	/* Worker processes (`workers`), when more than one: the master binds
-	 * SET, starts a worker per slot and supervises them; each worker
-	 * (WORKER) runs the loop on its slot's sockets. SHARE counts
-	 * connections for maxconn across all of them; TALLY is a worker's
-	 * own count in it. */
-	unsigned nworkers;
-	bool worker;
-	/* A worker a reload replaced: it takes no more connections and ends
-	 * with its last one (STOPPING is set too). */
-	bool retiring;
-	struct worker_share *share;
-	int tally;
-	struct listener_set *set;
-	/* The master's: every live worker process (WORKERS_MAX room), the
-	 * generation a reload makes, and per slot when it last started a
-	 * worker and when it may start the next one (0: none due). */
-	struct worker *workers;
-	size_t nlive;
-	unsigned gen;
-	uint64_t *started_at, *restart_at;
-	uint64_t kill_at; /* stopping: when what still runs is killed */
-};
+/* After SIGTERM, how long programs may take to end before SIGKILL, and how
+ * long after that the daemon waits before it exits regardless. */
+#define DAEMON_STOP_GRACE_MS 1000
 
 /* How the command line asks the daemon to run. */
 struct daemon_opts {
@@ -85,10 +32,48 @@ struct daemon_opts {
 	bool detach;   /* -d: fork, setsid, chdir /, stdio to /dev/null */
 };
 
-/* Runs the daemon with CFG (takes the reference) until SIGTERM or SIGINT.
- * Returns the exit status: 0, or 1 when it could not start. With -d only
- * the detached process returns; the one started exits 0 once the daemon
- * runs, or 1. */
+/* Runs a lone daemon with CFG (takes the reference) until SIGTERM or
+ * SIGINT. Returns the exit status: 0, or 1 when it could not start. With
+ * -d only the detached process returns; the one started exits 0 once the
+ * daemon runs, or 1. */
 int daemon_run(struct config *cfg, const struct daemon_opts *opts);
+
+/* The steps of daemon_run, for the supervisor. */
+
+/* Start-up: the log, the pid file check, detaching, the environment. The
+ * daemon will bind NSLOTS sockets per address. Takes CFG's reference.
+ * NULL when it cannot start (said where the user sees it). */
+struct daemon *daemon_new(struct config *cfg, const struct daemon_opts *opts,
+                          unsigned nslots);
+/* Logs an error that ends the start-up; before -d has finished, also on
+ * the standard error it was started from. */
+void daemon_fail(const struct daemon *d, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* Binds, writes the pid file, drops privileges and finishes detaching.
+ * Returns 0, or -1 when the daemon cannot start (said). */
+int daemon_open(struct daemon *d);
+/* Makes the engine and the signal handlers of a process that serves:
+ * SHARE and TALLY count its connections among workers (NULL and -1 for a
+ * lone process). A WORKER also takes SIGQUIT (retire) and leaves reloads
+ * to its supervisor. Returns 0, or -1 (said). */
+int daemon_engine(struct daemon *d, struct worker_share *share, int tally,
+                  bool worker);
+/* Accepts on the sockets of SLOT and runs the loop until the daemon has
+ * stopped. Returns the exit status. */
+int daemon_serve(struct daemon *d, unsigned slot);
+/* SIGHUP: loads the configuration again and updates the listeners. Returns
+ * 0 when the new configuration is in force, -1 when the old one stays
+ * (logged). */
+int daemon_reload(struct daemon *d);
+/* SIGTERM or SIGINT (SIGNO). The first one closes the listeners, logs
+ * "NAME: stopping" followed by WHAT, and returns true; another one, once
+ * stopping, logs "NAME again: " followed by AGAIN and returns false. */
+bool daemon_stop_signal(struct daemon *d, int signo, const char *what,
+                        const char *again);
+/* In a child of fork(): the pid file stays the parent's to remove. */
+void daemon_forked(struct daemon *d);
+/* Releases everything D holds (removing the pid file if it is its own) and
+ * frees it; NULL is allowed. */
+void daemon_free(struct daemon *d);
 
 #endif

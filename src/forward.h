@@ -1,6 +1,9 @@
 /* SPDX-License-Identifier: ISC */
 /* forward: a non-blocking connect to a backend, trying each of its
- * addresses in turn, each within the connect timeout. */
+ * addresses in turn, each within the connect timeout.
+ *
+ * Ownership: a forward belongs to its loop from forward_start() until its
+ * callback runs or forward_cancel(); it frees itself then. */
 #ifndef PORTSPLIT_FORWARD_H
 #define PORTSPLIT_FORWARD_H
 

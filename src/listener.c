@@ -1,15 +1,16 @@
 /* SPDX-License-Identifier: ISC */
 /* listener: accepting connections. A listener accepts in bursts (bounded, so
- * one busy port cannot starve the loop) and hands each socket to conn.c.
- * Above maxconn a new connection is closed at once. When the process runs
- * out of descriptors or memory, every listener pauses for a moment on a
- * timer: the pending connection stays in the backlog instead of making the
- * loop spin on a listener that is always readable.
+ * one busy port cannot starve the loop) and hands each socket to the
+ * accept function its owner gave. When the process runs out of descriptors
+ * or memory, every listener pauses for a moment on a timer: the pending
+ * connection stays in the backlog instead of making the loop spin on a
+ * listener that is always readable.
  *
  * A reload keeps the socket of every address that is still configured, so
  * that no connection is refused while it happens; only new addresses are
  * bound (all or none) and removed ones closed.
  *
+ * A lone process binds one socket per address (one slot) and watches it.
  * With several workers the master binds, before it drops privileges, one
  * socket per address and worker slot, all with SO_REUSEPORT, and keeps
  * them; each worker inherits them across fork() and watches its slot's.
@@ -33,51 +34,59 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include "addr.h"
-#include "conn.h"
 #include "log.h"
-#include "workers.h"
 
 #define ACCEPT_BURST 64
 #define ACCEPT_PAUSE_MS 100
 #define LISTEN_BACKLOG 4096
 
-struct listener {
-	struct daemon *d;
-	int fd;
+/* One address: a socket per slot. */
+struct bound {
+	struct listener_set *set;
 	struct sockaddr_storage addr;
-	socklen_t addrlen;
-	bool keep; /* during listener_update(): still configured */
 	char name[ADDR_STRLEN];
-	struct loop_watch *w;
-	struct listener *next;
+	bool keep; /* during listener_set_update(): still configured */
+	struct loop_watch *w; /* on fds[set->slot], once the set is watched */
+	struct bound *next;
+	int fds[]; /* nslots of them; -1 once closed */
+};
+
+struct listener_set {
+	unsigned nslots;
+	struct bound *list;
+	/* Once watched (listener_set_watch): */
+	struct loop *loop;
+	unsigned slot;
+	listener_accept_fn *fn;
+	void *arg;
+	struct loop_timer *resume; /* re-enables accepting after EMFILE */
 };
 
 static void
-pause_all(struct daemon *d)
+pause_all(struct listener_set *set)
 {
-	for (struct listener *l = d->listeners; l != NULL; l = l->next)
-		loop_watch_set(l->w, 0);
-	loop_timer_arm(d->resume, ACCEPT_PAUSE_MS);
+	for (struct bound *b = set->list; b != NULL; b = b->next)
+		loop_watch_set(b->w, 0);
+	loop_timer_arm(set->resume, ACCEPT_PAUSE_MS);
 }
 
 static void
 on_resume(void *arg)
 {
-	struct daemon *d = arg;
+	struct listener_set *set = arg;
 
-	for (struct listener *l = d->listeners; l != NULL; l = l->next)
-		loop_watch_set(l->w, LOOP_IN);
+	for (struct bound *b = set->list; b != NULL; b = b->next)
+		loop_watch_set(b->w, LOOP_IN);
 }
 
 static void
 on_accept(void *arg, int fd, unsigned events)
 {
-	struct listener *l = arg;
-	struct daemon *d = l->d;
+	struct bound *b = arg;
+	struct listener_set *set = b->set;
 
 	(void)events;
 	for (int i = 0; i < ACCEPT_BURST; i++) {
@@ -100,28 +109,18 @@ on_accept(void *arg, int fd, unsigned events)
 				log_limited(pause_all, LVL_WARN,
 				            "accept on %s: %s; pausing accept "
 				            "for %d ms",
-				            l->name, strerror(errno),
+				            b->name, strerror(errno),
 				            ACCEPT_PAUSE_MS);
-				pause_all(d);
+				pause_all(set);
 				return;
 			default:
 				log_limited(on_accept, LVL_ERROR,
-				            "accept on %s: %s", l->name,
+				            "accept on %s: %s", b->name,
 				            strerror(errno));
 				return;
 			}
 		}
-		if (!workers_conn_take(d)) {
-			char peer[ADDR_STRLEN];
-			addr_format((struct sockaddr *)&ss, peer, sizeof(peer));
-			log_limited(&d->nconns, LVL_WARN,
-			            "maxconn %u reached: closing connection "
-			            "from %s on %s",
-			            d->cfg->maxconn, peer, l->name);
-			close(c);
-			continue;
-		}
-		conn_accepted(d, c, (struct sockaddr *)&ss, l->name);
+		set->fn(set->arg, c, (struct sockaddr *)&ss, b->name);
 	}
 }
 
@@ -153,71 +152,6 @@ bind_one(const struct addrinfo *ai, bool reuseport, bool probe)
 	return fd;
 }
 
-/* Opens a listener on AI and puts it at the head of *LIST. */
-static int
-open_one(struct daemon *d, struct listener **list, const struct addrinfo *ai,
-         char *err, size_t errlen)
-{
-	struct listener *l = calloc(1, sizeof(*l));
-
-	if (l == NULL) {
-		snprintf(err, errlen, "out of memory");
-		return -1;
-	}
-	addr_format(ai->ai_addr, l->name, sizeof(l->name));
-	memcpy(&l->addr, ai->ai_addr, ai->ai_addrlen);
-	l->addrlen = ai->ai_addrlen;
-	l->d = d;
-	l->fd = bind_one(ai, false, false);
-	if (l->fd < 0)
-		goto fail;
-	l->w = loop_watch(d->loop, l->fd, LOOP_IN, on_accept, l);
-	if (l->w == NULL) {
-		errno = ENOMEM;
-		goto fail;
-	}
-	l->next = *list;
-	*list = l;
-	return 0;
-fail:
-	snprintf(err, errlen, "cannot listen on %s: %s", l->name,
-	         strerror(errno));
-	if (l->fd >= 0)
-		close(l->fd);
-	free(l);
-	return -1;
-}
-
-int
-listener_open_all(struct daemon *d, char *err, size_t errlen)
-{
-	const struct config *cfg = d->cfg;
-
-	if (d->resume == NULL)
-		d->resume = loop_timer_new(d->loop, on_resume, d);
-	if (d->resume == NULL) {
-		snprintf(err, errlen, "out of memory");
-		return -1;
-	}
-	for (size_t i = 0; i < cfg->nbinds; i++)
-		for (const struct addrinfo *ai = cfg->binds[i].ai; ai != NULL;
-		     ai = ai->ai_next)
-			if (open_one(d, &d->listeners, ai, err, errlen) < 0)
-				return -1;
-			else
-				log_msg(LVL_INFO, "listening on %s",
-				        d->listeners->name);
-	return 0;
-}
-
-static void
-close_one(struct listener *l)
-{
-	loop_unwatch(l->w);
-	close(l->fd);
-	free(l);
-}
-
 /* The same address and port (and IPv6 scope). */
 static bool
 same_addr(const struct sockaddr *a, const struct sockaddr *b)
@@ -241,129 +175,74 @@ same_addr(const struct sockaddr *a, const struct sockaddr *b)
 	return false;
 }
 
-int
-listener_update(struct daemon *d, const struct config *cfg, char *err,
-                size_t errlen)
-{
-	struct listener *fresh = NULL, **pp;
-
-	for (size_t i = 0; i < cfg->nbinds; i++) {
-		for (const struct addrinfo *ai = cfg->binds[i].ai; ai != NULL;
-		     ai = ai->ai_next) {
-			struct listener *l = d->listeners;
-			while (l != NULL &&
-			       !same_addr((struct sockaddr *)&l->addr,
-			                  ai->ai_addr))
-				l = l->next;
-			if (l != NULL) {
-				l->keep = true;
-				continue;
-			}
-			for (l = fresh; l != NULL; l = l->next)
-				if (same_addr((struct sockaddr *)&l->addr,
-				              ai->ai_addr))
-					break;
-			if (l != NULL)
-				continue; /* written twice */
-			if (open_one(d, &fresh, ai, err, errlen) < 0)
-				goto fail;
-		}
-	}
-	/* All opened: now close what is no longer configured. */
-	pp = &d->listeners;
-	while (*pp != NULL) {
-		struct listener *l = *pp;
-		if (l->keep) {
-			l->keep = false;
-			pp = &l->next;
-			continue;
-		}
-		*pp = l->next;
-		log_msg(LVL_INFO, "no longer listening on %s", l->name);
-		close_one(l);
-	}
-	for (struct listener *l = fresh; l != NULL; l = l->next)
-		log_msg(LVL_INFO, "listening on %s", l->name);
-	*pp = fresh;
-	return 0;
-fail:
-	while (fresh != NULL) {
-		struct listener *l = fresh;
-		fresh = l->next;
-		close_one(l);
-	}
-	for (struct listener *l = d->listeners; l != NULL; l = l->next)
-		l->keep = false;
-	return -1;
-}
-
-void
-listener_close_all(struct daemon *d)
-{
-	while (d->listeners != NULL) {
-		struct listener *l = d->listeners;
-		d->listeners = l->next;
-		close_one(l);
-	}
-	loop_timer_free(d->resume);
-	d->resume = NULL;
-}
-
-/* --- the master's sockets, shared by its workers --- */
-
-/* One address: a socket per worker slot. */
-struct bound {
-	struct sockaddr_storage addr;
-	char name[ADDR_STRLEN];
-	bool keep; /* during listener_set_update(): still configured */
-	struct bound *next;
-	int fds[]; /* nslots of them */
-};
-
-struct listener_set {
-	unsigned nslots;
-	struct bound *list;
-};
-
 static void
-bound_free(const struct listener_set *set, struct bound *b)
+bound_free(struct bound *b)
 {
-	for (unsigned i = 0; i < set->nslots; i++)
+	loop_unwatch(b->w);
+	for (unsigned i = 0; i < b->set->nslots; i++)
 		if (b->fds[i] >= 0)
 			close(b->fds[i]);
 	free(b);
 }
 
-/* Binds AI once per slot and puts it at the head of *LIST. */
+/* Keeps only the socket of the watched slot in this process and watches
+ * it. Returns 0, or -1 with errno. */
 static int
-bind_group(const struct listener_set *set, struct bound **list,
+watch_bound(struct bound *b)
+{
+	struct listener_set *set = b->set;
+
+	for (unsigned i = 0; i < set->nslots; i++)
+		if (i != set->slot && b->fds[i] >= 0) {
+			close(b->fds[i]);
+			b->fds[i] = -1;
+		}
+	b->w = loop_watch(set->loop, b->fds[set->slot], LOOP_IN, on_accept, b);
+	if (b->w == NULL) {
+		errno = ENOMEM;
+		return -1;
+	}
+	return 0;
+}
+
+/* Binds AI once per slot (one slot: a plain socket; several: a probe, then
+ * a SO_REUSEPORT group), watches it when SET is watched, and puts it at the
+ * end of *LIST (which keeps the order of the configuration). */
+static int
+bind_group(struct listener_set *set, struct bound **list,
            const struct addrinfo *ai, char *err, size_t errlen)
 {
 	struct bound *b = calloc(1, sizeof(*b) + set->nslots * sizeof(int));
-	int probe;
+	bool group = set->nslots > 1;
 
 	if (b == NULL) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
+	b->set = set;
 	addr_format(ai->ai_addr, b->name, sizeof(b->name));
 	memcpy(&b->addr, ai->ai_addr, ai->ai_addrlen);
 	for (unsigned i = 0; i < set->nslots; i++)
 		b->fds[i] = -1;
-	probe = bind_one(ai, false, true);
-	if (probe < 0)
-		goto fail;
-	close(probe);
-	for (unsigned i = 0; i < set->nslots; i++)
-		if ((b->fds[i] = bind_one(ai, true, false)) < 0)
+	if (group) {
+		int probe = bind_one(ai, false, true);
+		if (probe < 0)
 			goto fail;
-	b->next = *list;
+		close(probe);
+	}
+	for (unsigned i = 0; i < set->nslots; i++)
+		if ((b->fds[i] = bind_one(ai, group, false)) < 0)
+			goto fail;
+	if (set->loop != NULL && watch_bound(b) < 0)
+		goto fail;
+	while (*list != NULL)
+		list = &(*list)->next;
 	*list = b;
 	return 0;
 fail:
 	snprintf(err, errlen, "cannot listen on %s: %s", b->name,
 	         strerror(errno));
-	bound_free(set, b);
+	bound_free(b);
 	return -1;
 }
 
@@ -388,17 +267,9 @@ listener_set_open(const struct config *cfg, unsigned nslots, char *err,
 		return NULL;
 	}
 	set->nslots = nslots;
-	for (size_t i = 0; i < cfg->nbinds; i++) {
-		for (const struct addrinfo *ai = cfg->binds[i].ai; ai != NULL;
-		     ai = ai->ai_next) {
-			if (find_bound(set->list, ai) != NULL)
-				continue; /* written twice */
-			if (bind_group(set, &set->list, ai, err, errlen) < 0) {
-				listener_set_free(set);
-				return NULL;
-			}
-			log_msg(LVL_INFO, "listening on %s", set->list->name);
-		}
+	if (listener_set_update(set, cfg, err, errlen) < 0) {
+		listener_set_free(set);
+		return NULL;
 	}
 	return set;
 }
@@ -418,7 +289,7 @@ listener_set_update(struct listener_set *set, const struct config *cfg,
 				continue;
 			}
 			if (find_bound(fresh, ai) != NULL)
-				continue;
+				continue; /* written twice */
 			if (bind_group(set, &fresh, ai, err, errlen) < 0)
 				goto fail;
 		}
@@ -434,7 +305,7 @@ listener_set_update(struct listener_set *set, const struct config *cfg,
 		}
 		*pp = b->next;
 		log_msg(LVL_INFO, "no longer listening on %s", b->name);
-		bound_free(set, b);
+		bound_free(b);
 	}
 	for (struct bound *b = fresh; b != NULL; b = b->next)
 		log_msg(LVL_INFO, "listening on %s", b->name);
@@ -444,11 +315,32 @@ fail:
 	while (fresh != NULL) {
 		struct bound *b = fresh;
 		fresh = b->next;
-		bound_free(set, b);
+		bound_free(b);
 	}
 	for (struct bound *b = set->list; b != NULL; b = b->next)
 		b->keep = false;
 	return -1;
+}
+
+int
+listener_set_watch(struct listener_set *set, struct loop *loop, unsigned slot,
+                   listener_accept_fn *fn, void *arg, char *err, size_t errlen)
+{
+	set->loop = loop;
+	set->slot = slot;
+	set->fn = fn;
+	set->arg = arg;
+	set->resume = loop_timer_new(loop, on_resume, set);
+	if (set->resume == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	for (struct bound *b = set->list; b != NULL; b = b->next)
+		if (watch_bound(b) < 0) {
+			snprintf(err, errlen, "out of memory");
+			return -1;
+		}
+	return 0;
 }
 
 void
@@ -459,40 +351,8 @@ listener_set_free(struct listener_set *set)
 	while (set->list != NULL) {
 		struct bound *b = set->list;
 		set->list = b->next;
-		bound_free(set, b);
+		bound_free(b);
 	}
+	loop_timer_free(set->resume);
 	free(set);
-}
-
-int
-listener_adopt(struct daemon *d, struct listener_set *set, unsigned slot,
-               char *err, size_t errlen)
-{
-	if (d->resume == NULL)
-		d->resume = loop_timer_new(d->loop, on_resume, d);
-	if (d->resume == NULL)
-		goto nomem;
-	for (struct bound *b = set->list; b != NULL; b = b->next) {
-		struct listener *l = calloc(1, sizeof(*l));
-		if (l == NULL)
-			goto nomem;
-		snprintf(l->name, sizeof(l->name), "%s", b->name);
-		memcpy(&l->addr, &b->addr, sizeof(l->addr));
-		l->d = d;
-		l->fd = b->fds[slot];
-		l->w = loop_watch(d->loop, l->fd, LOOP_IN, on_accept, l);
-		if (l->w == NULL) {
-			free(l);
-			goto nomem;
-		}
-		b->fds[slot] = -1; /* the listener's now */
-		l->next = d->listeners;
-		d->listeners = l;
-	}
-	listener_set_free(set); /* the other slots' sockets, in this process */
-	return 0;
-nomem:
-	snprintf(err, errlen, "out of memory");
-	listener_set_free(set);
-	return -1;
 }

@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: ISC */
-/* log: levels, the destination, and one line per event. */
+/* log: levels, the destination, and one line per event. The level, the
+ * destination and its descriptor are state of the process, owned here for
+ * its whole life (a forked worker has its own copy). */
 #ifndef PORTSPLIT_LOG_H
 #define PORTSPLIT_LOG_H
 

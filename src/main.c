@@ -19,6 +19,7 @@
 #include "log.h"
 #include "matcher.h"
 #include "privs.h"
+#include "supervisor.h"
 #include "workers.h"
 
 #ifndef PORTSPLIT_VERSION
@@ -334,10 +335,7 @@ main(int argc, char **argv)
 		print_errors(&errs);
 		return 1;
 	}
-	int level = cfg->log_level + verbosity;
-	log_set_level(level < LVL_ERROR   ? LVL_ERROR
-	              : level > LVL_DEBUG ? LVL_DEBUG
-	                                  : (enum log_level)level);
+	log_set_verbosity(cfg->log_level, verbosity);
 	switch (mode) {
 	case CHECK:
 		return check(cfg);
@@ -347,5 +345,9 @@ main(int argc, char **argv)
 		break;
 	}
 	struct daemon_opts dopts = {.verbosity = verbosity, .detach = detach};
+	unsigned nworkers = cfg->workers > 0 ? cfg->workers : workers_auto();
+	/* Several workers: a supervisor runs them, each a daemon of its own. */
+	if (nworkers > 1)
+		return supervisor_run(cfg, &dopts, nworkers);
 	return daemon_run(cfg, &dopts);
 }

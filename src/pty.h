@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: ISC */
 /* pty: a pseudo-terminal pair for `pty = yes` services. The parent keeps
  * the master and relays it to the client; the child makes the slave its
- * controlling terminal. */
+ * controlling terminal. Both descriptors are the caller's to close. */
 #ifndef PORTSPLIT_PTY_H
 #define PORTSPLIT_PTY_H
 

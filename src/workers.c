@@ -17,8 +17,6 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "daemon.h"
-
 struct worker_share {
 	atomic_uint total;
 	atomic_uint tally[WORKERS_MAX];
@@ -78,27 +76,19 @@ workers_tally_release(struct worker_share *s, int i)
 }
 
 bool
-workers_conn_take(struct daemon *d)
+workers_conn_take(struct worker_share *s, int i, unsigned maxconn)
 {
-	struct worker_share *s = d->share;
-
-	if (s == NULL)
-		return d->nconns < d->cfg->maxconn;
-	if (atomic_fetch_add(&s->total, 1) >= d->cfg->maxconn) {
+	if (atomic_fetch_add(&s->total, 1) >= maxconn) {
 		atomic_fetch_sub(&s->total, 1);
 		return false;
 	}
-	atomic_fetch_add(&s->tally[d->tally], 1);
+	atomic_fetch_add(&s->tally[i], 1);
 	return true;
 }
 
 void
-workers_conn_give(struct daemon *d)
+workers_conn_give(struct worker_share *s, int i)
 {
-	struct worker_share *s = d->share;
-
-	if (s == NULL)
-		return;
-	atomic_fetch_sub(&s->tally[d->tally], 1);
+	atomic_fetch_sub(&s->tally[i], 1);
 	atomic_fetch_sub(&s->total, 1);
 }

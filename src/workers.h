@@ -12,8 +12,6 @@
 
 #include <stdbool.h>
 
-struct daemon;
-
 /* The most worker processes alive at once, counting the ones reloads are
  * retiring (CONFIG_WORKERS_MAX per generation). */
 #define WORKERS_MAX 1024
@@ -37,11 +35,12 @@ int workers_tally_take(struct worker_share *s);
  * connections leave the total, and the tally is free again. */
 void workers_tally_release(struct worker_share *s, int i);
 
-/* A new connection asks to be counted against D's maxconn: true when it
- * may stay (it is then counted), false when the limit is reached. With one
- * process it compares D's own count; with workers, the shared total. */
-bool workers_conn_take(struct daemon *d);
-/* A connection counted by workers_conn_take() is gone. */
-void workers_conn_give(struct daemon *d);
+/* Worker: a new connection asks to be counted in S against MAXCONN: true
+ * when it may stay (it is then counted in the total and in tally I), false
+ * when the limit is reached. */
+bool workers_conn_take(struct worker_share *s, int i, unsigned maxconn);
+/* Worker: a connection counted by workers_conn_take() in tally I is
+ * gone. */
+void workers_conn_give(struct worker_share *s, int i);
 
 #endif

@@ -1,0 +1,362 @@
+/* SPDX-License-Identifier: ISC */
+/* supervisor: the master of several workers.
+ *
+ * With `workers` above 1 the process that starts is the master: it opens
+ * the daemon with a socket per address and worker slot (listener.c), which
+ * writes the pid file and drops privileges; then it forks one worker per
+ * slot and only supervises, waiting for signals with sigwaitinfo() (it runs
+ * no loop). A worker is the daemon on its slot's sockets. The master's
+ * SIGHUP reloads the daemon's configuration and sockets as a lone daemon
+ * does; when that works it starts a new generation of workers with the new
+ * configuration and tells the old ones to retire (SIGQUIT): they close
+ * their sockets and end with their last connection, so connections in
+ * progress go on untouched. A worker that dies is replaced, no sooner than
+ * RESTART_MIN_MS after the slot's last start. SIGTERM/SIGINT go on to
+ * every worker, which stops as a lone daemon does; the master then removes
+ * the pid file and exits, killing what still runs after MASTER_STOP_MS.
+ * Workers are in a process group of their own (a terminal's Ctrl-C reaches
+ * the master only, which passes it on once) and get SIGTERM if the master
+ * vanishes. */
+#define _GNU_SOURCE
+#include "supervisor.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "exec.h"
+#include "log.h"
+#include "loop.h"
+#include "workers.h"
+
+/* A worker stops within 2 grace periods; the master allows a second more. */
+#define MASTER_STOP_MS (2 * DAEMON_STOP_GRACE_MS + 1000)
+#define RESTART_MIN_MS 1000
+
+/* One live worker process. */
+struct worker {
+	pid_t pid;
+	unsigned slot; /* its sockets in the listener set */
+	unsigned gen;  /* the configuration generation it runs */
+	int tally;     /* its count in the shared memory */
+	bool retired;  /* told to retire */
+};
+
+struct supervisor {
+	struct daemon *d;
+	unsigned nworkers;
+	/* Counts connections for maxconn across all workers. */
+	struct worker_share *share;
+	/* Every live worker process (WORKERS_MAX room), the generation a
+	 * reload makes, and per slot when it last started a worker and when
+	 * it may start the next one (0: none due). */
+	struct worker *workers;
+	size_t nlive;
+	unsigned gen;
+	uint64_t *started_at, *restart_at;
+	bool stopping, stop_killed;
+	uint64_t kill_at; /* stopping: when what still runs is killed */
+};
+
+static uint64_t
+now_ms(void)
+{
+	return loop_clock_us() / 1000;
+}
+
+/* The signals the master waits for; blocked from the start, so that none
+ * is lost before it waits, and inherited blocked by each worker until it
+ * has its handlers. SIGQUIT is only blocked: it means "retire" to a worker,
+ * and nothing to the master. */
+static void
+master_signals(sigset_t *wait, sigset_t *block)
+{
+	sigemptyset(wait);
+	sigaddset(wait, SIGTERM);
+	sigaddset(wait, SIGINT);
+	sigaddset(wait, SIGHUP);
+	sigaddset(wait, SIGCHLD);
+	*block = *wait;
+	sigaddset(block, SIGQUIT);
+}
+
+static void
+tables_free(struct supervisor *s)
+{
+	free(s->workers);
+	free(s->started_at);
+	free(s->restart_at);
+	s->workers = NULL;
+	s->started_at = s->restart_at = NULL;
+	s->nlive = 0;
+}
+
+/* In the child of fork(): the worker of SLOT, counting its connections in
+ * TALLY. Returns its exit status. */
+static int
+worker_main(struct supervisor *s, unsigned slot, int tally, pid_t master)
+{
+	struct daemon *d = s->d;
+	char tag[24];
+	sigset_t none;
+	int rc = 1;
+
+	daemon_forked(d);
+	tables_free(s);
+	snprintf(tag, sizeof(tag), "%ld", (long)getpid());
+	log_set_tag(tag);
+	setpgid(0, 0);
+	if (prctl(PR_SET_PDEATHSIG, SIGTERM) < 0 || getppid() != master)
+		goto out; /* the master is gone already */
+	if (daemon_engine(d, s->share, tally, true) < 0)
+		goto out;
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	log_msg(LVL_INFO, "worker %u of %u running (generation %u)", slot + 1,
+	        s->nworkers, s->gen + 1);
+	rc = daemon_serve(d, slot);
+out:
+	daemon_free(d);
+	workers_share_free(s->share);
+	return rc;
+}
+
+/* Starts the worker of SLOT for the current generation; when it cannot,
+ * tries again RESTART_MIN_MS later. */
+static void
+spawn(struct supervisor *s, unsigned slot, uint64_t now)
+{
+	int tally = workers_tally_take(s->share);
+	pid_t pid, master = getpid();
+
+	if (tally < 0) {
+		log_limited(spawn, LVL_ERROR,
+		            "cannot start worker %u: %d worker processes are "
+		            "alive (retiring ones wait for their connections)",
+		            slot + 1, WORKERS_MAX);
+		s->restart_at[slot] = now + RESTART_MIN_MS;
+		return;
+	}
+	fflush(NULL);
+	pid = fork();
+	if (pid < 0) {
+		log_limited(spawn, LVL_ERROR, "cannot start worker %u: %s",
+		            slot + 1, strerror(errno));
+		workers_tally_release(s->share, tally);
+		s->restart_at[slot] = now + RESTART_MIN_MS;
+		return;
+	}
+	if (pid == 0)
+		_exit(worker_main(s, slot, tally, master));
+	s->workers[s->nlive++] = (struct worker){
+	    .pid = pid,
+	    .slot = slot,
+	    .gen = s->gen,
+	    .tally = tally,
+	};
+	s->started_at[slot] = now;
+	s->restart_at[slot] = 0;
+}
+
+/* After a reload: new workers on the new configuration, and the old ones
+ * told to retire. */
+static void
+new_generation(struct supervisor *s)
+{
+	uint64_t now = now_ms();
+	size_t old = s->nlive, retiring = 0;
+
+	s->gen++;
+	for (unsigned i = 0; i < s->nworkers; i++)
+		spawn(s, i, now);
+	for (size_t i = 0; i < old; i++) {
+		struct worker *w = &s->workers[i];
+		if (w->gen != s->gen && !w->retired) {
+			kill(w->pid, SIGQUIT);
+			w->retired = true;
+			retiring++;
+		}
+	}
+	log_msg(LVL_INFO,
+	        "reload: %u new workers; %zu old ones retire as "
+	        "their connections end",
+	        s->nworkers, retiring);
+}
+
+/* SIGCHLD: reaps the workers that ended and gives back their count; a
+ * worker of the current generation is replaced, unless stopping. */
+static void
+reap(struct supervisor *s, uint64_t now)
+{
+	pid_t pid;
+	int status;
+	char how[32];
+
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		size_t i = 0;
+		while (i < s->nlive && s->workers[i].pid != pid)
+			i++;
+		if (i == s->nlive)
+			continue;
+		struct worker w = s->workers[i];
+		s->workers[i] = s->workers[--s->nlive];
+		workers_tally_release(s->share, w.tally);
+		exec_status_text(status, how, sizeof(how));
+		if (w.gen != s->gen || s->stopping) {
+			log_msg(LVL_INFO, "worker %u pid %ld ended (%s)",
+			        w.slot + 1, (long)pid, how);
+			continue;
+		}
+		uint64_t at = s->started_at[w.slot] + RESTART_MIN_MS;
+		s->restart_at[w.slot] = at > now ? at : now;
+		log_msg(LVL_ERROR,
+		        "worker %u pid %ld ended (%s): starting another%s",
+		        w.slot + 1, (long)pid, how,
+		        at > now ? " in a moment" : "");
+	}
+}
+
+/* SIGTERM or SIGINT to the master: passed on to every worker, which takes
+ * a second one as "exit now". */
+static void
+master_stop(struct supervisor *s, int signo, uint64_t now)
+{
+	char what[48];
+
+	snprintf(what, sizeof(what), " %zu workers", s->nlive);
+	if (daemon_stop_signal(s->d, signo, what, "workers exit now")) {
+		s->stopping = true;
+		s->kill_at = now + MASTER_STOP_MS;
+	} else if (s->kill_at > now + DAEMON_STOP_GRACE_MS) {
+		s->kill_at = now + DAEMON_STOP_GRACE_MS;
+	}
+	for (size_t i = 0; i < s->nlive; i++)
+		kill(s->workers[i].pid, SIGTERM);
+}
+
+/* Milliseconds until the master has something to do; -1: nothing. */
+static long
+next_due(const struct supervisor *s, uint64_t now)
+{
+	uint64_t due = 0;
+
+	if (s->stopping)
+		due = s->kill_at;
+	else
+		for (unsigned i = 0; i < s->nworkers; i++)
+			if (s->restart_at[i] != 0 &&
+			    (due == 0 || s->restart_at[i] < due))
+				due = s->restart_at[i];
+	if (due == 0)
+		return -1;
+	return due > now ? (long)(due - now) : 0;
+}
+
+/* The master's life once everything is bound and dropped: start the
+ * workers, then react to signals until the last worker has ended. */
+static int
+supervise(struct supervisor *s)
+{
+	sigset_t wait, block;
+	uint64_t now = now_ms();
+
+	master_signals(&wait, &block);
+	log_msg(LVL_INFO, "master pid %ld: starting %u workers", (long)getpid(),
+	        s->nworkers);
+	for (unsigned i = 0; i < s->nworkers; i++)
+		spawn(s, i, now);
+	for (;;) {
+		long ms = next_due(s, now);
+		int sig;
+
+		if (s->stopping && s->nlive == 0)
+			return 0;
+		if (ms < 0) {
+			sig = sigwaitinfo(&wait, NULL);
+		} else {
+			struct timespec ts = {.tv_sec = ms / 1000,
+			                      .tv_nsec = ms % 1000 * 1000000};
+			sig = sigtimedwait(&wait, NULL, &ts);
+		}
+		now = now_ms();
+		switch (sig) {
+		case SIGCHLD:
+			reap(s, now);
+			break;
+		case SIGHUP:
+			if (!s->stopping && daemon_reload(s->d) == 0)
+				new_generation(s);
+			break;
+		case SIGTERM:
+		case SIGINT:
+			master_stop(s, sig, now);
+			break;
+		}
+		if (s->stopping && s->nlive > 0 && now >= s->kill_at) {
+			if (s->stop_killed) {
+				log_msg(LVL_WARN,
+				        "stopping: %zu workers did "
+				        "not end; exiting anyway",
+				        s->nlive);
+				return 0;
+			}
+			log_msg(LVL_WARN,
+			        "stopping: %zu workers still running "
+			        "after %d ms: SIGKILL",
+			        s->nlive, MASTER_STOP_MS);
+			for (size_t i = 0; i < s->nlive; i++)
+				kill(s->workers[i].pid, SIGKILL);
+			s->stop_killed = true;
+			s->kill_at = now + DAEMON_STOP_GRACE_MS;
+		} else if (!s->stopping) {
+			for (unsigned i = 0; i < s->nworkers; i++)
+				if (s->restart_at[i] != 0 &&
+				    s->restart_at[i] <= now)
+					spawn(s, i, now);
+		}
+	}
+}
+
+int
+supervisor_run(struct config *cfg, const struct daemon_opts *opts,
+               unsigned nworkers)
+{
+	struct supervisor s = {.nworkers = nworkers};
+	sigset_t wait, block;
+	int rc = 1;
+
+	s.d = daemon_new(cfg, opts, nworkers);
+	if (s.d == NULL)
+		return 1;
+	master_signals(&wait, &block);
+	sigprocmask(SIG_BLOCK, &block, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	s.share = workers_share_new();
+	if (s.share == NULL) {
+		daemon_fail(s.d, "shared memory for %u workers: %s", nworkers,
+		            strerror(errno));
+		goto out;
+	}
+	s.workers = calloc(WORKERS_MAX, sizeof(*s.workers));
+	s.started_at = calloc(nworkers, sizeof(*s.started_at));
+	s.restart_at = calloc(nworkers, sizeof(*s.restart_at));
+	if (s.workers == NULL || s.started_at == NULL || s.restart_at == NULL) {
+		daemon_fail(s.d, "out of memory");
+		goto out;
+	}
+	if (daemon_open(s.d) == 0)
+		rc = supervise(&s);
+out:
+	daemon_free(s.d);
+	workers_share_free(s.share);
+	tables_free(&s);
+	return rc;
+}
