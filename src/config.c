@@ -133,6 +133,8 @@ static const struct global_def global_defs[] = {
      offsetof(struct config, chroot_line), "an absolute path"},
     {"log", KEY_LOG, 0, 0, FIELD(log_dest), 0,
      "stderr, syslog or an absolute path"},
+    {"reload_grace", KEY_SECONDS, 0, 0, FIELD(reload_grace_ms), 0,
+     "a number of seconds (0 for none)"},
     {"workers", KEY_AUTO_UINT, 1, CONFIG_WORKERS_MAX, FIELD(workers), 0,
      "auto or a number from"},
 };

@@ -83,6 +83,9 @@ struct config {
 	uint32_t timeout_ms;
 	uint32_t connect_timeout_ms;
 	uint32_t idle_timeout_ms; /* 0: none */
+	/* With workers: how long a worker a reload replaced may go on
+	 * serving its connections before it is stopped; 0: no limit. */
+	uint32_t reload_grace_ms;
 	unsigned maxconn;
 	unsigned workers; /* event-loop processes; 0: auto, one per core */
 	size_t max_peek;

@@ -261,6 +261,24 @@ retire(struct daemon *d)
 	engine_drain(d->engine);
 }
 
+void
+daemon_reopen_log(void)
+{
+	if (log_reopen() < 0)
+		log_msg(LVL_ERROR,
+		        "SIGUSR1: reopening the log file: %s; going on with "
+		        "the old one",
+		        strerror(errno));
+	else if (log_destination() == LOG_TO_FILE)
+		log_msg(LVL_INFO, "SIGUSR1: log file reopened");
+}
+
+const struct config *
+daemon_config(const struct daemon *d)
+{
+	return d->cfg;
+}
+
 static void
 on_signal_pipe(void *arg, int fd, unsigned events)
 {
@@ -288,6 +306,9 @@ on_signal_pipe(void *arg, int fd, unsigned events)
 			case SIGQUIT:
 				retire(d);
 				break;
+			case SIGUSR1:
+				daemon_reopen_log();
+				break;
 			default:
 				stop(d, sigs[i]);
 			}
@@ -310,6 +331,7 @@ setup_signals(struct daemon *d)
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
+	sigaction(SIGUSR1, &sa, NULL);
 	/* Stopped children are no news; exited ones are reaped. */
 	if (d->worker)
 		sigaction(SIGQUIT, &sa, NULL);
@@ -397,8 +419,8 @@ end_children(struct exec_table *children)
 static void
 signals_off(void)
 {
-	static const int handled[] = {SIGTERM, SIGINT, SIGHUP, SIGQUIT,
-	                              SIGCHLD};
+	static const int handled[] = {SIGTERM, SIGINT,  SIGHUP,
+	                              SIGQUIT, SIGUSR1, SIGCHLD};
 	sigset_t set;
 
 	sigemptyset(&set);

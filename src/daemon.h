@@ -70,6 +70,10 @@ int daemon_reload(struct daemon *d);
  * stopping, logs "NAME again: " followed by AGAIN and returns false. */
 bool daemon_stop_signal(struct daemon *d, int signo, const char *what,
                         const char *again);
+/* SIGUSR1: reopens the log file (after rotation); nothing else changes. */
+void daemon_reopen_log(void);
+/* The configuration in force (D's reference). */
+const struct config *daemon_config(const struct daemon *d);
 /* In a child of fork(): the pid file stays the parent's to remove. */
 void daemon_forked(struct daemon *d);
 /* Releases everything D holds (removing the pid file if it is its own) and

@@ -10,8 +10,15 @@
  * does; when that works it starts a new generation of workers with the new
  * configuration and tells the old ones to retire (SIGQUIT): they close
  * their sockets and end with their last connection, so connections in
- * progress go on untouched. A worker that dies is replaced, no sooner than
- * RESTART_MIN_MS after the slot's last start. SIGTERM/SIGINT go on to
+ * progress go on untouched. A slot's old worker retires only once the
+ * slot's new one runs: the master holds every slot's socket, and a socket
+ * of a SO_REUSEPORT group that no process accepts on would strand the
+ * connections the kernel gives it. Retiring workers are bounded: after
+ * `reload_grace` seconds (when set) they are stopped as by SIGTERM, and
+ * beyond RETIRING_GENERATIONS generations the oldest is stopped at once.
+ * A worker that dies is replaced, no sooner than RESTART_MIN_MS after the
+ * slot's last start. SIGUSR1 reopens the log file, here and in every
+ * worker. SIGTERM/SIGINT go on to
  * every worker, which stops as a lone daemon does; the master then removes
  * the pid file and exits, killing what still runs after MASTER_STOP_MS.
  * Workers are in a process group of their own (a terminal's Ctrl-C reaches
@@ -40,6 +47,9 @@
 /* A worker stops within 2 grace periods; the master allows a second more. */
 #define MASTER_STOP_MS (2 * DAEMON_STOP_GRACE_MS + 1000)
 #define RESTART_MIN_MS 1000
+/* The most generations retiring at once: a reload beyond it stops the
+ * oldest, so that the processes alive stay within workers x (1 + this). */
+#define RETIRING_GENERATIONS 4
 
 /* One live worker process. */
 struct worker {
@@ -48,6 +58,10 @@ struct worker {
 	unsigned gen;  /* the configuration generation it runs */
 	int tally;     /* its count in the shared memory */
 	bool retired;  /* told to retire */
+	bool stopped;  /* told to stop (SIGTERM) */
+	/* Retired: when it is stopped (0: never). Stopped: when it is
+	 * killed (0: done). */
+	uint64_t due;
 };
 
 struct supervisor {
@@ -84,6 +98,7 @@ master_signals(sigset_t *wait, sigset_t *block)
 	sigaddset(wait, SIGINT);
 	sigaddset(wait, SIGHUP);
 	sigaddset(wait, SIGCHLD);
+	sigaddset(wait, SIGUSR1);
 	*block = *wait;
 	sigaddset(block, SIGQUIT);
 }
@@ -129,9 +144,9 @@ out:
 	return rc;
 }
 
-/* Starts the worker of SLOT for the current generation; when it cannot,
- * tries again RESTART_MIN_MS later. */
-static void
+/* Starts the worker of SLOT for the current generation and returns true;
+ * when it cannot, returns false and tries again RESTART_MIN_MS later. */
+static bool
 spawn(struct supervisor *s, unsigned slot, uint64_t now)
 {
 	int tally = workers_tally_take(s->share);
@@ -143,7 +158,7 @@ spawn(struct supervisor *s, unsigned slot, uint64_t now)
 		            "alive (retiring ones wait for their connections)",
 		            slot + 1, WORKERS_MAX);
 		s->restart_at[slot] = now + RESTART_MIN_MS;
-		return;
+		return false;
 	}
 	fflush(NULL);
 	pid = fork();
@@ -152,7 +167,7 @@ spawn(struct supervisor *s, unsigned slot, uint64_t now)
 		            slot + 1, strerror(errno));
 		workers_tally_release(s->share, tally);
 		s->restart_at[slot] = now + RESTART_MIN_MS;
-		return;
+		return false;
 	}
 	if (pid == 0)
 		_exit(worker_main(s, slot, tally, master));
@@ -164,6 +179,107 @@ spawn(struct supervisor *s, unsigned slot, uint64_t now)
 	};
 	s->started_at[slot] = now;
 	s->restart_at[slot] = 0;
+	return true;
+}
+
+/* Tells W to stop as on SIGTERM: it ends its connections now; it is
+ * killed if it is still there MASTER_STOP_MS later. */
+static void
+stop_worker(struct worker *w, uint64_t now)
+{
+	kill(w->pid, SIGTERM);
+	w->stopped = true;
+	w->due = now + MASTER_STOP_MS;
+}
+
+/* SLOT has a worker of the current generation: the older ones of that
+ * slot retire, and are stopped after reload_grace when it is set. Returns
+ * how many were told. */
+static size_t
+retire_slot(struct supervisor *s, unsigned slot, uint64_t now)
+{
+	uint32_t grace = daemon_config(s->d)->reload_grace_ms;
+	size_t n = 0;
+
+	for (size_t i = 0; i < s->nlive; i++) {
+		struct worker *w = &s->workers[i];
+		if (w->slot != slot || w->gen == s->gen || w->retired)
+			continue;
+		kill(w->pid, SIGQUIT);
+		w->retired = true;
+		w->due = grace > 0 ? now + grace : 0;
+		n++;
+	}
+	return n;
+}
+
+/* W is retiring and not stopped yet. */
+static bool
+retiring(const struct worker *w)
+{
+	return w->retired && !w->stopped;
+}
+
+/* Beyond RETIRING_GENERATIONS generations retiring, the oldest are
+ * stopped. */
+static void
+bound_generations(struct supervisor *s, uint64_t now)
+{
+	for (;;) {
+		unsigned oldest = s->gen;
+		size_t ngens = 0;
+		for (size_t i = 0; i < s->nlive; i++) {
+			const struct worker *w = &s->workers[i];
+			size_t j = 0;
+			if (!retiring(w))
+				continue;
+			while (j < i && !(retiring(&s->workers[j]) &&
+			                  s->workers[j].gen == w->gen))
+				j++;
+			ngens += j == i; /* the first of its generation */
+			if (w->gen < oldest)
+				oldest = w->gen;
+		}
+		if (ngens <= RETIRING_GENERATIONS)
+			return;
+		for (size_t i = 0; i < s->nlive; i++) {
+			struct worker *w = &s->workers[i];
+			if (!retiring(w) || w->gen != oldest)
+				continue;
+			log_msg(LVL_WARN,
+			        "worker %u pid %ld of generation %u: more than "
+			        "%d generations are retiring; stopping it",
+			        w->slot + 1, (long)w->pid, w->gen + 1,
+			        RETIRING_GENERATIONS);
+			stop_worker(w, now);
+		}
+	}
+}
+
+/* The retiring workers whose reload_grace is over are stopped; the
+ * stopped ones still there after MASTER_STOP_MS are killed. */
+static void
+tend_retired(struct supervisor *s, uint64_t now)
+{
+	for (size_t i = 0; i < s->nlive; i++) {
+		struct worker *w = &s->workers[i];
+		if (w->due == 0 || now < w->due)
+			continue;
+		if (!w->stopped) {
+			log_msg(LVL_INFO,
+			        "worker %u pid %ld: reload_grace is over; "
+			        "stopping it",
+			        w->slot + 1, (long)w->pid);
+			stop_worker(w, now);
+		} else {
+			log_msg(LVL_WARN,
+			        "worker %u pid %ld still running %d ms after "
+			        "SIGTERM: SIGKILL",
+			        w->slot + 1, (long)w->pid, MASTER_STOP_MS);
+			kill(w->pid, SIGKILL);
+			w->due = 0;
+		}
+	}
 }
 
 /* After a reload: new workers on the new configuration, and the old ones
@@ -172,23 +288,26 @@ static void
 new_generation(struct supervisor *s)
 {
 	uint64_t now = now_ms();
-	size_t old = s->nlive, retiring = 0;
+	size_t retiring = 0;
+	unsigned started = 0;
 
 	s->gen++;
-	for (unsigned i = 0; i < s->nworkers; i++)
-		spawn(s, i, now);
-	for (size_t i = 0; i < old; i++) {
-		struct worker *w = &s->workers[i];
-		if (w->gen != s->gen && !w->retired) {
-			kill(w->pid, SIGQUIT);
-			w->retired = true;
-			retiring++;
+	for (unsigned i = 0; i < s->nworkers; i++) {
+		if (spawn(s, i, now)) {
+			started++;
+			retiring += retire_slot(s, i, now);
 		}
 	}
 	log_msg(LVL_INFO,
 	        "reload: %u new workers; %zu old ones retire as "
 	        "their connections end",
-	        s->nworkers, retiring);
+	        started, retiring);
+	if (started < s->nworkers)
+		log_msg(LVL_WARN,
+		        "reload: %u slots go on with their old worker until "
+		        "a new one starts",
+		        s->nworkers - started);
+	bound_generations(s, now);
 }
 
 /* SIGCHLD: reaps the workers that ended and gives back their count; a
@@ -255,6 +374,10 @@ next_due(const struct supervisor *s, uint64_t now)
 			if (s->restart_at[i] != 0 &&
 			    (due == 0 || s->restart_at[i] < due))
 				due = s->restart_at[i];
+	for (size_t i = 0; !s->stopping && i < s->nlive; i++)
+		if (s->workers[i].due != 0 &&
+		    (due == 0 || s->workers[i].due < due))
+			due = s->workers[i].due;
 	if (due == 0)
 		return -1;
 	return due > now ? (long)(due - now) : 0;
@@ -299,6 +422,11 @@ supervise(struct supervisor *s)
 		case SIGINT:
 			master_stop(s, sig, now);
 			break;
+		case SIGUSR1:
+			daemon_reopen_log();
+			for (size_t i = 0; i < s->nlive; i++)
+				kill(s->workers[i].pid, SIGUSR1);
+			break;
 		}
 		if (s->stopping && s->nlive > 0 && now >= s->kill_at) {
 			if (s->stop_killed) {
@@ -319,8 +447,9 @@ supervise(struct supervisor *s)
 		} else if (!s->stopping) {
 			for (unsigned i = 0; i < s->nworkers; i++)
 				if (s->restart_at[i] != 0 &&
-				    s->restart_at[i] <= now)
-					spawn(s, i, now);
+				    s->restart_at[i] <= now && spawn(s, i, now))
+					retire_slot(s, i, now);
+			tend_retired(s, now);
 		}
 	}
 }
