@@ -346,8 +346,11 @@ main(int argc, char **argv)
 	}
 	struct daemon_opts dopts = {.verbosity = verbosity, .detach = detach};
 	unsigned nworkers = cfg->workers > 0 ? cfg->workers : workers_auto();
-	/* Several workers: a supervisor runs them, each a daemon of its own. */
-	if (nworkers > 1)
+	/* Several workers: a supervisor runs them, each a daemon of its own.
+	 * So does a chroot with a pid file, with one worker: the pid file's
+	 * folder stays open (outside the jail) for the removal at exit, and
+	 * no process that handles client bytes may hold a way out. */
+	if (nworkers > 1 || (cfg->chroot_dir != NULL && cfg->pid_path != NULL))
 		return supervisor_run(cfg, &dopts, nworkers);
 	return daemon_run(cfg, &dopts);
 }
