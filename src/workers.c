@@ -2,11 +2,14 @@
 /* workers: the processor count and the connection count shared by worker
  * processes.
  *
- * Taking a connection reserves it in the total first (fetch-and-add, then
- * a check, undone when over the limit), so two workers accepting at the
- * same instant can never both take the last place: maxconn holds exactly.
- * The only inexactness is a worker killed between its two additions,
- * which leaves at most one connection counted too few or too many. */
+ * The count is only the tallies: a worker changes nothing but its own, one
+ * atomic operation at a time, so a worker killed at any instant leaves
+ * nothing behind once the master has zeroed its tally. Taking a connection
+ * adds it to the worker's tally first and then sums every tally in use,
+ * undoing the addition when the sum is over the limit: of two workers
+ * taking the last place at the same instant, the one that sums second
+ * sees the other's addition, so maxconn holds exactly. The sum reads as
+ * many tallies as the highest one in use (a few per generation). */
 #define _GNU_SOURCE
 #include "workers.h"
 
@@ -18,8 +21,8 @@
 #include <unistd.h>
 
 struct worker_share {
-	atomic_uint total;
 	atomic_uint tally[WORKERS_MAX];
+	atomic_uint ntally;     /* one past the highest tally in use */
 	bool used[WORKERS_MAX]; /* the master's alone */
 };
 
@@ -60,6 +63,8 @@ workers_tally_take(struct worker_share *s)
 		if (!s->used[i]) {
 			s->used[i] = true;
 			atomic_store(&s->tally[i], 0);
+			if (atomic_load(&s->ntally) < (unsigned)i + 1)
+				atomic_store(&s->ntally, (unsigned)i + 1);
 			return i;
 		}
 	}
@@ -69,20 +74,33 @@ workers_tally_take(struct worker_share *s)
 void
 workers_tally_release(struct worker_share *s, int i)
 {
-	unsigned left = atomic_exchange(&s->tally[i], 0);
+	unsigned n = atomic_load(&s->ntally);
 
-	atomic_fetch_sub(&s->total, left);
+	atomic_store(&s->tally[i], 0);
 	s->used[i] = false;
+	while (n > 0 && !s->used[n - 1])
+		n--;
+	atomic_store(&s->ntally, n);
+}
+
+unsigned
+workers_conn_count(struct worker_share *s)
+{
+	unsigned n = atomic_load(&s->ntally), sum = 0;
+
+	for (unsigned i = 0; i < n; i++)
+		sum += atomic_load(&s->tally[i]);
+	return sum;
 }
 
 bool
 workers_conn_take(struct worker_share *s, int i, unsigned maxconn)
 {
-	if (atomic_fetch_add(&s->total, 1) >= maxconn) {
-		atomic_fetch_sub(&s->total, 1);
+	atomic_fetch_add(&s->tally[i], 1);
+	if (workers_conn_count(s) > maxconn) {
+		atomic_fetch_sub(&s->tally[i], 1);
 		return false;
 	}
-	atomic_fetch_add(&s->tally[i], 1);
 	return true;
 }
 
@@ -90,5 +108,4 @@ void
 workers_conn_give(struct worker_share *s, int i)
 {
 	atomic_fetch_sub(&s->tally[i], 1);
-	atomic_fetch_sub(&s->total, 1);
 }

@@ -3,10 +3,11 @@
  * (`workers = auto`), and the count of connections that `maxconn` limits
  * across all of them, kept in shared memory.
  *
- * The count is one atomic total plus one tally per worker process, so that
- * the master can give back the connections of a worker that died without
- * closing them. A worker only ever changes its own tally; the master
- * clears a tally once its process has been reaped. */
+ * The count is one tally per worker process, so that the master can give
+ * back the connections of a worker that died without closing them, however
+ * it died. A worker only ever changes its own tally; the master clears a
+ * tally once its process has been reaped. The share is owned by the master
+ * for its whole life; each worker uses its copy of the mapping. */
 #ifndef PORTSPLIT_WORKERS_H
 #define PORTSPLIT_WORKERS_H
 
@@ -42,5 +43,7 @@ bool workers_conn_take(struct worker_share *s, int i, unsigned maxconn);
 /* Worker: a connection counted by workers_conn_take() in tally I is
  * gone. */
 void workers_conn_give(struct worker_share *s, int i);
+/* The connections counted in S, all tallies together. */
+unsigned workers_conn_count(struct worker_share *s);
 
 #endif
