@@ -91,6 +91,7 @@ enum key_kind {
 	KEY_AUTO_UINT, /* the same, or "auto" (stored as 0) */
 	KEY_LEVEL,     /* a log level name */
 	KEY_TEXT,      /* any text but the empty one */
+	KEY_PATH,      /* a path; a relative one is from the file's folder */
 	KEY_NAME,      /* a user or group name or number; with its line */
 	KEY_ABSPATH,   /* an absolute path; with its line */
 	KEY_LOG,       /* stderr, syslog or an absolute path */
@@ -117,7 +118,7 @@ static const struct global_def global_defs[] = {
     {"maxconn", KEY_UINT, 1, 1000000, FIELD(maxconn), 0, "a number from"},
     {"max_peek", KEY_UINT, 1, CONFIG_PEEK_MAX, FIELD(max_peek), 0,
      "a number of bytes from"},
-    {"pid", KEY_TEXT, 0, 0, FIELD(pid_path), 0, "empty path"},
+    {"pid", KEY_PATH, 0, 0, FIELD(pid_path), 0, "empty path"},
     {"log_level", KEY_LEVEL, 0, 0, FIELD(log_level), 0,
      "one of error, warn, info, debug"},
     {"connect_timeout", KEY_SECONDS, 1, 0, FIELD(connect_timeout_ms), 0,
@@ -607,6 +608,32 @@ bind_key(struct parse *p, const char *v)
 	b->ai = ai;
 }
 
+/* PATH made absolute: a relative one is taken from the folder of the
+ * configuration file, wherever the daemon was started or has moved to
+ * since (-d moves to /). */
+static char *
+absolute_path(const struct parse *p, const char *path)
+{
+	char *dir, *slash, *real, *out;
+
+	if (path[0] == '/')
+		return xstrdup(path);
+	dir = xstrdup(p->cfg->path);
+	slash = strrchr(dir, '/');
+	if (slash == NULL)
+		strcpy(dir, ".");
+	else if (slash == dir)
+		dir[1] = '\0';
+	else
+		*slash = '\0';
+	real = realpath(dir, NULL);
+	if (asprintf(&out, "%s/%s", real != NULL ? real : dir, path) < 0)
+		out_of_memory();
+	free(real);
+	free(dir);
+	return out;
+}
+
 /* Stores U in the unsigned field of SIZE bytes at FIELD. */
 static void
 store_uint(void *field, size_t size, unsigned long u)
@@ -673,6 +700,13 @@ global_key(struct parse *p, const char *key, const char *v)
 			*(char **)field = xstrdup(v);
 		}
 		break;
+	case KEY_PATH:
+		ok = *v != '\0';
+		if (ok) {
+			free(*(char **)field);
+			*(char **)field = absolute_path(p, v);
+		}
+		break;
 	case KEY_NAME:
 		ok = *v != '\0' && strpbrk(v, " \t:") == NULL;
 		break;
@@ -697,7 +731,7 @@ global_key(struct parse *p, const char *key, const char *v)
 	}
 	if (ok)
 		return;
-	if (def->kind == KEY_TEXT)
+	if (def->kind == KEY_TEXT || def->kind == KEY_PATH)
 		perr(p, "%s: %s", key, def->what);
 	else if (def->kind == KEY_UINT || def->kind == KEY_AUTO_UINT)
 		perr(p, "%s: '%s' is not %s %lu to %lu", key, v, def->what,
