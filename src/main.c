@@ -129,15 +129,24 @@ check(struct config *cfg)
 	printf("%s: configuration OK\n", cfg->path);
 	printf("listeners:\n");
 	for (size_t i = 0; i < cfg->nbinds; i++) {
-		printf("  %s", cfg->binds[i].text);
-		for (struct addrinfo *ai = cfg->binds[i].ai; ai != NULL;
+		const struct bind *b = &cfg->binds[i];
+		char a[ADDR_STRLEN];
+		printf("  %s", b->text);
+		/* The addresses, unless they say what the text says. */
+		if (b->ai != NULL)
+			addr_format(b->ai->ai_addr, a, sizeof(a));
+		for (struct addrinfo *ai = b->ai;
+		     ai != NULL &&
+		     (ai->ai_next != NULL || strcmp(a, b->text) != 0);
 		     ai = ai->ai_next) {
-			char a[ADDR_STRLEN];
 			addr_format(ai->ai_addr, a, sizeof(a));
-			printf("%s%s", ai == cfg->binds[i].ai ? " = " : ", ",
-			       a);
+			printf("%s%s", ai == b->ai ? " = " : ", ", a);
 		}
-		printf("   (%s:%d)\n", cfg->binds[i].file, cfg->binds[i].line);
+		if (b->dual_stack)
+			printf(" (IPv6 and IPv4)");
+		else if (b->ipv4_line != 0)
+			printf(" (IPv6 only: IPv4 is line %d)", b->ipv4_line);
+		printf("   (%s:%d)\n", b->file, b->line);
 	}
 	printf("services, in rank order:\n");
 	for (size_t i = 0; i < cfg->nservices; i++) {
@@ -335,6 +344,9 @@ main(int argc, char **argv)
 		print_errors(&errs);
 		return 1;
 	}
+	/* Warnings: shown before anything starts, on the terminal (or the
+	 * journal) that started it. */
+	print_errors(&errs);
 	log_set_verbosity(cfg->log_level, verbosity);
 	switch (mode) {
 	case CHECK:
