@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <syslog.h>
 #include <unistd.h>
 
 #include "addr.h"
@@ -347,6 +348,20 @@ main(int argc, char **argv)
 	/* Warnings: shown before anything starts, on the terminal (or the
 	 * journal) that started it. */
 	print_errors(&errs);
+	/* Lines sent to syslog with no logger to take them are lost without
+	 * a trace: say so while there is still a terminal to say it on. */
+	if ((cfg->log_dest == LOG_TO_SYSLOG ||
+	     (mode == RUN && detach && cfg->log_dest == LOG_TO_STDERR)) &&
+	    mode != CLASSIFY && log_syslog_check() < 0)
+		fprintf(stderr,
+		        "portsplit: warning: the log goes to syslog, and no "
+		        "system logger listens on %s (%s): every line will be "
+		        "lost; start one (rsyslog, systemd-journald), or write "
+		        "'log = /var/log/portsplit.log'%s\n",
+		        _PATH_LOG, strerror(errno),
+		        cfg->log_dest == LOG_TO_SYSLOG
+		            ? ""
+		            : " (with -d, 'log = stderr' means syslog)");
 	log_set_verbosity(cfg->log_level, verbosity);
 	switch (mode) {
 	case CHECK:
