@@ -101,7 +101,14 @@ addr_host_port(const struct sockaddr *sa, char *host, size_t hostlen,
 		*port = ntohs(in->sin_port);
 	} else if (sa->sa_family == AF_INET6) {
 		const struct sockaddr_in6 *in6 = (const void *)sa;
-		inet_ntop(AF_INET6, &in6->sin6_addr, host, (socklen_t)hostlen);
+		/* An IPv4 client of a dual-stack listener is an IPv4
+		 * client: shown (and given to programs) as one. */
+		if (IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr))
+			inet_ntop(AF_INET, &in6->sin6_addr.s6_addr[12], host,
+			          (socklen_t)hostlen);
+		else
+			inet_ntop(AF_INET6, &in6->sin6_addr, host,
+			          (socklen_t)hostlen);
 		*port = ntohs(in6->sin6_port);
 	} else {
 		snprintf(host, hostlen, "?");
@@ -116,7 +123,7 @@ addr_format(const struct sockaddr *sa, char *buf, size_t buflen)
 	unsigned port;
 
 	addr_host_port(sa, host, sizeof(host), &port);
-	if (sa->sa_family == AF_INET6)
+	if (sa->sa_family == AF_INET6 && strchr(host, ':') != NULL)
 		snprintf(buf, buflen, "[%s]:%u", host, port);
 	else
 		snprintf(buf, buflen, "%s:%u", host, port);

@@ -1375,6 +1375,17 @@ check_binds(struct parse *p)
 					break;
 				}
 	}
+	/* The listener reads the choice from the address itself:
+	 * AI_V4MAPPED marks an IPv6 socket that takes IPv4 clients too (they
+	 * arrive as ::ffff:a.b.c.d). */
+	for (size_t i = 0; i < cfg->nbinds; i++)
+		for (struct addrinfo *ai = cfg->binds[i].ai; ai != NULL;
+		     ai = ai->ai_next) {
+			ai->ai_flags &= ~AI_V4MAPPED;
+			if (cfg->binds[i].dual_stack &&
+			    ai->ai_family == AF_INET6)
+				ai->ai_flags |= AI_V4MAPPED;
+		}
 	for (size_t j = 1; j < cfg->nbinds; j++) {
 		const struct bind *bj = &cfg->binds[j];
 		bool found = false;
