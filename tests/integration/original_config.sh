@@ -94,4 +94,11 @@ check "... with a log line naming the service" wait_log "connect failed .*servic
 check "the daemon still runs" alive "$PS_PID"
 check "the pid file holds its pid" test "$(cat "$T/split.pid" 2>/dev/null)" = "$PS_PID"
 
+# A reload logs the warnings of the new file, and goes on.
+printf '[post]\nstring = POST \nconnect = 127.0.0.1:%s\n' "$ID" >>"$T/portsplit.ini"
+kill -HUP "$PS_PID"
+check "a reload logs a warning of the new file" \
+	wait_log "warn .*portsplit.ini:32: warning: string is read as 'POST'"
+check "... and is applied" wait_log "reloaded: 6 services"
+
 finish
