@@ -944,8 +944,9 @@ global_key(struct parse *p, const char *key, const char *v)
 	p->seen[k] = p->line;
 	if (strcmp(key, "signature_path") == 0 &&
 	    longest_folder(v) > SIG_DIR_MAX) {
-		perr(p, "signature_path: a folder name of %zu bytes; the limit "
-		        "is %d",
+		perr(p,
+		     "signature_path: a folder name of %zu bytes; the limit "
+		     "is %d",
 		     longest_folder(v), SIG_DIR_MAX);
 		p->bad_sig_path = true;
 		return;
