@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: ISC */
-/* addr: parsing and printing of addresses. Splitting is pure; resolution
- * calls getaddrinfo(), which may block, so it is only done while a
- * configuration is loaded, never from the event loop. */
+/* addr: parsing and printing of addresses. Splitting is pure;
+ * addr_resolve() calls getaddrinfo(), which may block on DNS: it resolves
+ * `bind` names while a configuration is loaded, and `connect` names only
+ * for -t and the start (a connection's names are looked up by resolve.c,
+ * on its own thread); addr_numeric() takes numbers only and never
+ * blocks. */
 #include "addr.h"
 
 #include <arpa/inet.h>
@@ -89,6 +92,19 @@ addr_resolve(const char *host, const char *port, bool passive,
 		return -1;
 	}
 	return 0;
+}
+
+int
+addr_numeric(const char *host, const char *port, struct addrinfo **res)
+{
+	struct addrinfo hints;
+
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_protocol = IPPROTO_TCP;
+	hints.ai_flags = AI_NUMERICSERV | AI_NUMERICHOST;
+	return getaddrinfo(host, port, &hints, res) == 0 ? 0 : -1;
 }
 
 void

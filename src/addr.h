@@ -25,6 +25,11 @@ int addr_split(const char *text, char **host, char **port, char *err,
 int addr_resolve(const char *host, const char *port, bool passive,
                  struct addrinfo **res, char *err, size_t errlen);
 
+/* Like addr_resolve() for an address written as numbers (never a host
+ * name, so it never waits on DNS). Returns 0 and a list the caller frees
+ * with freeaddrinfo(), or -1 when HOST is not a numeric address. */
+int addr_numeric(const char *host, const char *port, struct addrinfo **res);
+
 /* Prints SA as `1.2.3.4:443` or `[::1]:443` into BUF (ADDR_STRLEN); an
  * IPv4-mapped IPv6 address (an IPv4 client of a dual-stack listener) as
  * the IPv4 address it is. */

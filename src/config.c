@@ -81,7 +81,8 @@ struct psection {
 	char *connect;
 	int connect_line;
 	struct addrinfo *backend;
-	char **argv; /* exec, then each execarg; NULL-terminated */
+	char *host, *port; /* a connect host name, looked up later */
+	char **argv;       /* exec, then each execarg; NULL-terminated */
 	size_t argc;
 	int exec_line;
 	int execarg_line; /* the first execarg */
@@ -1093,14 +1094,14 @@ service_key(struct parse *p, struct psection *sec, const char *key,
 			perr(p, "connect: %s", err);
 			return;
 		}
-		/* The original Portsplit resolved names per connection: a
-		 * name that does not resolve now may later. */
-		if (addr_resolve(host, port, false, &sec->backend, err,
-		                 sizeof(err)) < 0)
-			pwarn(p,
-			      "connect: %s; connections to [%s] fail until it "
-			      "does (it is looked up again at each reload)",
-			      err, sec->name);
+		/* A host name is looked up when a connection needs it (as
+		 * the original Portsplit did), never here: a reload must not
+		 * wait on DNS. */
+		if (addr_numeric(host, port, &sec->backend) < 0) {
+			sec->host = host;
+			sec->port = port;
+			return;
+		}
 		free(host);
 		free(port);
 		return;
@@ -1223,9 +1224,13 @@ build(struct parse *p)
 			              : sec->exec_line ? ACTION_EXEC
 			                               : ACTION_CLOSE;
 			svc->connect = sec->connect;
+			svc->connect_line = sec->connect_line;
 			svc->backend = sec->backend;
+			svc->host = sec->host;
+			svc->port = sec->port;
 			sec->connect = NULL;
 			sec->backend = NULL;
+			sec->host = sec->port = NULL;
 			svc->pty = sec->pty == 1;
 			/* Only a whole vector moves: execarg without exec (an
 			 * error) leaves slot 0 empty, and it is freed with the
@@ -1495,6 +1500,8 @@ free_psections(struct parse *p)
 		free(sec->connect);
 		if (sec->backend != NULL)
 			freeaddrinfo(sec->backend);
+		free(sec->host);
+		free(sec->port);
 		for (size_t a = 0; a < sec->argc; a++)
 			free(sec->argv[a]);
 		free(sec->argv);
@@ -1593,6 +1600,8 @@ config_unref(struct config *cfg)
 		free(svc->connect);
 		if (svc->backend != NULL)
 			freeaddrinfo(svc->backend);
+		free(svc->host);
+		free(svc->port);
 		for (char **a = svc->argv; a != NULL && *a != NULL; a++)
 			free(*a);
 		free(svc->argv);
@@ -1684,6 +1693,30 @@ config_identity(const struct config *cfg, struct privs *id,
 		return -1;
 	}
 	return 0;
+}
+
+void
+config_check_names(const struct config *cfg, struct config_errors *errs)
+{
+	size_t n =
+	    cfg->nservices + (cfg->fallback != NULL) + (cfg->timeout != NULL);
+
+	for (size_t i = 0; i < n; i++) {
+		const struct service *svc = &cfg->services[i];
+		struct addrinfo *ai;
+		char err[512];
+		if (svc->host == NULL)
+			continue;
+		if (addr_resolve(svc->host, svc->port, false, &ai, err,
+		                 sizeof(err)) == 0) {
+			freeaddrinfo(ai);
+			continue;
+		}
+		add_warning(errs, svc->file, svc->connect_line,
+		            "connect: %s; [%s] looks it up again for each "
+		            "connection (they fail while it does not resolve)",
+		            err, svc->name);
+	}
 }
 
 void

@@ -59,8 +59,13 @@ struct service {
 	size_t first_group, ngroups; /* range in config->groups */
 	size_t first_sig, nsigs;     /* range in config->sigs */
 	enum action_kind action;
-	char *connect;            /* `connect =` as written, or NULL */
-	struct addrinfo *backend; /* its resolved addresses */
+	char *connect; /* `connect =` as written, or NULL */
+	int connect_line;
+	/* A numeric address is resolved at load (BACKEND); a host name is
+	 * not (BACKEND NULL): it is looked up, off the loop, when a
+	 * connection needs it (resolve.h), from HOST and PORT. */
+	struct addrinfo *backend;
+	char *host, *port;
 	/* exec: `exec =` then each `execarg =`, in order, NULL-terminated;
 	 * argv[0] is the program, looked up on PATH when it has no '/'.
 	 * NULL for other actions. */
@@ -147,6 +152,11 @@ void config_unref(struct config *cfg);
 struct privs;
 int config_identity(const struct config *cfg, struct privs *id,
                     struct config_errors *errs);
+
+/* Looks up every `connect` host name of CFG once (blocking: for -t and
+ * the start, before any loop runs) and adds a warning to ERRS for each
+ * name that does not resolve now. */
+void config_check_names(const struct config *cfg, struct config_errors *errs);
 
 /* Writes a description of SVC's action, e.g. "connect 127.0.0.1:22". */
 void config_action_text(const struct service *svc, char *buf, size_t len);

@@ -345,6 +345,11 @@ main(int argc, char **argv)
 		print_errors(&errs);
 		return 1;
 	}
+	/* Host names are looked up per connection, off the loop; here,
+	 * before any loop runs, a name that does not resolve is worth a
+	 * warning. */
+	if (mode != CLASSIFY)
+		config_check_names(cfg, &errs);
 	/* Warnings: shown before anything starts, on the terminal (or the
 	 * journal) that started it. */
 	print_errors(&errs);

@@ -62,7 +62,7 @@ struct entry {
 
 struct resolve_wait {
 	struct resolve_wait *next;
-	struct entry *entry; /* NULL while a cached answer is being handed */
+	struct entry *entry; /* NULL while an answer is being handed */
 	struct resolver *r;  /* NULL once the resolver is gone */
 	resolve_done_fn *fn;
 	void *arg;
@@ -181,16 +181,21 @@ start_thread(struct resolver *r)
 static void
 answer(struct entry *e)
 {
-	struct resolve_wait *w = e->waiters;
+	struct resolve_wait *list = e->waiters, *w;
 
+	/* Taken off the entry first: a callback may cancel a wait further
+	 * down the list (it is then marked, and freed here). */
 	e->waiters = NULL;
-	while (w != NULL) {
-		struct resolve_wait *next = w->next;
-		if (e->res != NULL)
-			e->res->refs++;
-		w->fn(w->arg, e->res);
+	for (w = list; w != NULL; w = w->next)
+		w->entry = NULL;
+	while ((w = list) != NULL) {
+		list = w->next;
+		if (!w->cancelled) {
+			if (e->res != NULL)
+				e->res->refs++;
+			w->fn(w->arg, e->res);
+		}
 		free(w);
-		w = next;
 	}
 }
 
@@ -421,7 +426,8 @@ resolve_cancel(struct resolve_wait *w)
 	struct resolve_wait **pp;
 
 	if (w->entry == NULL) {
-		w->cancelled = true; /* deliver() frees it */
+		w->cancelled = true; /* being handed: deliver() or answer()
+		                      * frees it */
 		return;
 	}
 	for (pp = &w->entry->waiters; *pp != NULL; pp = &(*pp)->next)

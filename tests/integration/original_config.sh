@@ -90,7 +90,7 @@ check "... [timeout] was not used" eval "! grep -q 'timed out' '$T/out'"
 
 talk 127.0.0.1 "$P" send "NOWHERE" eof 10 >"$T/out" 2>"$T/err"
 is "$?" 0 "a connect name that does not resolve: the client is closed"
-check "... with a log line naming the service" wait_log "connect failed .*service=nowhere"
+check "... with a log line naming the service and the name" wait_log "connect failed .*service=nowhere .*cannot resolve portsplit-test.invalid"
 check "the daemon still runs" alive "$PS_PID"
 check "the pid file holds its pid" test "$(cat "$T/split.pid" 2>/dev/null)" = "$PS_PID"
 

@@ -192,6 +192,17 @@ reader_edges(void)
 	   "::1 are not");
 	config_unref(cfg);
 
+	cfg = load("bind = 127.0.0.1:1\n[a]\nstring = x\nconnect = "
+	           "localhost:2\n[b]\nstring = y\nconnect = ::1:3\n");
+	ok(cfg != NULL && cfg->services[0].backend == NULL &&
+	       strcmp(cfg->services[0].host, "localhost") == 0 &&
+	       strcmp(cfg->services[0].port, "2") == 0 &&
+	       cfg->services[1].backend != NULL &&
+	       cfg->services[1].host == NULL,
+	   "a connect host name is kept for lookups per connection, never "
+	   "resolved at load; numbers are");
+	config_unref(cfg);
+
 	const char *path = unit_tmpfile("bind = 127.0.0.1:1\n[a]\n"
 	                                "string = GET \nconnect = "
 	                                "127.0.0.1:2\n");
