@@ -812,7 +812,10 @@ add_signature(struct parse *p, struct psection *sec, const char *value)
 		char *names = available_signatures(p->cfg->sig_path);
 		perr(p, "signature '%s' not found (no %s.ini in %s); %s%s",
 		     name, name, p->cfg->sig_path,
-		     names != NULL ? "available: " : "no signature files there",
+		     names != NULL
+		         ? "available: "
+		         : "those folders hold no signature file: "
+		           "'signature_path = DIR' says where they are",
 		     names != NULL ? names : "");
 		free(names);
 		sec->broken = true; /* no second error: "no signature" */

@@ -532,6 +532,11 @@ daemon_new(struct config *cfg, const struct daemon_opts *opts, unsigned nslots)
 		        strerror(errno));
 		goto fail;
 	}
+	for (size_t i = 0;
+	     opts->warnings != NULL && log_destination() != LOG_TO_STDERR &&
+	     i < opts->warnings->n;
+	     i++)
+		log_msg(LVL_WARN, "%s", opts->warnings->lines[i]);
 	/* Reloads read it again, after -d has moved to /. */
 	d->config_path = realpath(cfg->path, NULL);
 	if (d->config_path == NULL) {

@@ -351,8 +351,9 @@ main(int argc, char **argv)
 	if (mode != CLASSIFY)
 		config_check_names(cfg, &errs);
 	/* Warnings: shown before anything starts, on the terminal (or the
-	 * journal) that started it. */
-	print_errors(&errs);
+	 * journal) that started it; a log elsewhere gets them too. */
+	for (size_t i = 0; i < errs.n; i++)
+		fprintf(stderr, "%s\n", errs.lines[i]);
 	/* Lines sent to syslog with no logger to take them are lost without
 	 * a trace: say so while there is still a terminal to say it on. */
 	if ((cfg->log_dest == LOG_TO_SYSLOG ||
@@ -368,6 +369,8 @@ main(int argc, char **argv)
 		            ? ""
 		            : " (with -d, 'log = stderr' means syslog)");
 	log_set_verbosity(cfg->log_level, verbosity);
+	if (mode != RUN)
+		config_errors_free(&errs);
 	switch (mode) {
 	case CHECK:
 		return check(cfg);
@@ -376,10 +379,15 @@ main(int argc, char **argv)
 	case RUN:
 		break;
 	}
-	struct daemon_opts dopts = {.verbosity = verbosity, .detach = detach};
+	struct daemon_opts dopts = {
+	    .verbosity = verbosity, .detach = detach, .warnings = &errs};
 	unsigned nworkers = cfg->workers > 0 ? cfg->workers : workers_auto();
+	int rc;
 	/* Several workers: a supervisor runs them, each a daemon of its own. */
 	if (nworkers > 1)
-		return supervisor_run(cfg, &dopts, nworkers);
-	return daemon_run(cfg, &dopts);
+		rc = supervisor_run(cfg, &dopts, nworkers);
+	else
+		rc = daemon_run(cfg, &dopts);
+	config_errors_free(&errs);
+	return rc;
 }

@@ -2,7 +2,8 @@
 # The log goes to syslog (`log = syslog`, or -d without a log file) and no
 # system logger listens on /dev/log: every line would be lost without a
 # trace, so a warning says so on standard error before the daemon detaches,
-# and -t says it too. A log file needs no logger: no warning. A private
+# and -t says it too. A log file needs no logger: no warning (the
+# configuration's own warnings reach the file as well as standard error). A private
 # mount namespace with a fresh /dev (no /dev/log in it) stands for a
 # machine without a logger; the machine's own logging is not touched.
 . "$(dirname "$0")/../lib.sh"
@@ -34,6 +35,7 @@ pid = $T/three.pid
 log = $T/three.log
 [hello]
 string = HELLO
+string = HI 
 exec = /bin/echo
 execarg = hi
 EOF
@@ -69,7 +71,10 @@ check "-d: the warning reaches standard error before detaching" \
 	grep -q "warning: the log goes to syslog, and no system logger.*with -d, 'log = stderr' means syslog" "$T/two.stderr"
 is "$(cat "$T/two.out" 2>/dev/null)" "hi" "the detached daemon serves"
 is "$(cat "$T/three.status" 2>/dev/null)" "file status 0" "-d with a log file: it starts"
-is "$(cat "$T/three.stderr" 2>/dev/null)" "" "... with no warning"
+check "... with no syslog warning" eval "! grep -q syslog '$T/three.stderr'"
+check "a configuration warning reaches standard error at start" \
+	grep -q "^$T/file.ini:6: warning: string is read as 'HI'" "$T/three.stderr"
+check "... and the log file" grep -q "warn $T/file.ini:6: warning: string is read as 'HI'" "$T/three.log"
 check "the machine's /dev/log was not touched" [ ! -e /dev/log ] || [ -S /dev/log ]
 check "both daemons stopped (pid files removed)" test ! -e "$T/two.pid" -a ! -e "$T/three.pid"
 
