@@ -14,7 +14,7 @@ SIGDIR    = $(PREFIX)/share/portsplit/signatures
 PKGS      = libpcre2-8 inih
 DEB_PKGS  = build-essential pkg-config libpcre2-dev libinih-dev python3
 # What the integration tests run: real clients and servers.
-TEST_PKGS = openssh-server openssh-client curl openssl socat netcat-openbsd procps
+TEST_PKGS = openssh-server openssh-client curl openssl socat netcat-openbsd procps strace
 
 CC       ?= cc
 WARN      = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Werror

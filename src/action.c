@@ -24,6 +24,7 @@
 #include "log.h"
 #include "pty.h"
 #include "relay.h"
+#include "resolve.h"
 
 /* How long a program may outlive its terminal's hang-up before SIGKILL,
  * and how long it may go on after the client's FIN before the hang-up. */
@@ -35,6 +36,8 @@ struct action {
 	struct action_ctx ctx;
 	const struct service *svc;
 	int fd; /* the client; -1 once a relay or the program has it */
+	struct resolve_wait *lookup; /* the backend's name, being looked up */
+	struct resolved *addrs; /* its answer, while the connect reads it */
 	struct forward *fwd;
 	struct relay *relay;
 	struct exec *exec;        /* the program, until it is reaped */
@@ -166,6 +169,8 @@ on_connected(void *arg, int fd, int err)
 	struct action *a = arg;
 
 	a->fwd = NULL;
+	resolved_unref(a->addrs); /* the connect is done with them */
+	a->addrs = NULL;
 	if (fd < 0) {
 		log_limited(a->svc, LVL_WARN,
 		            "connect failed conn=%llu service=%s backend=%s "
@@ -248,6 +253,38 @@ start_exec(struct action *a, const struct service *svc)
 	return true;
 }
 
+/* The backend's host name is looked up (resolve.h): connect to its
+ * addresses, or end the action with a log line that says why. */
+static void
+on_resolved(void *arg, struct resolved *res)
+{
+	struct action *a = arg;
+	int err = res == NULL ? EAI_MEMORY : resolved_error(res);
+
+	a->lookup = NULL;
+	if (err != 0) {
+		log_limited(a->svc, LVL_WARN,
+		            "connect failed conn=%llu service=%s backend=%s "
+		            "error=\"cannot resolve %s: %s\"",
+		            (unsigned long long)a->ctx.conn_id, a->ctx.service,
+		            a->svc->connect, a->svc->host, gai_strerror(err));
+		resolved_unref(res);
+		finish(a);
+		return;
+	}
+	a->addrs = res;
+	a->fwd = forward_start(a->e->loop, resolved_addrs(res),
+	                       a->ctx.connect_timeout_ms, on_connected, a);
+	if (a->fwd == NULL) {
+		log_limited(action_start, LVL_ERROR,
+		            "out of memory: closing conn=%llu",
+		            (unsigned long long)a->ctx.conn_id);
+		resolved_unref(a->addrs);
+		a->addrs = NULL;
+		finish(a);
+	}
+}
+
 struct action *
 action_start(struct engine *e, const struct service *svc, int fd,
              const struct action_ctx *ctx, action_done_fn *done, void *arg)
@@ -273,6 +310,15 @@ action_start(struct engine *e, const struct service *svc, int fd,
 		free(a);
 		return NULL;
 	}
+	/* A host name: looked up now, off the loop, then connected. */
+	if (svc->backend == NULL && svc->host != NULL) {
+		a->lookup = resolver_lookup(e->resolver, svc->host, svc->port,
+		                            on_resolved, a);
+		if (a->lookup != NULL)
+			return a;
+		free(a);
+		goto nomem;
+	}
 	a->fwd = forward_start(e->loop, svc->backend, ctx->connect_timeout_ms,
 	                       on_connected, a);
 	if (a->fwd != NULL)
@@ -289,10 +335,16 @@ nomem:
 static void
 halt(struct action *a)
 {
+	if (a->lookup != NULL) {
+		resolve_cancel(a->lookup);
+		a->lookup = NULL;
+	}
 	if (a->fwd != NULL) {
 		forward_cancel(a->fwd);
 		a->fwd = NULL;
 	}
+	resolved_unref(a->addrs);
+	a->addrs = NULL;
 	if (a->relay != NULL) {
 		a->cancelling = true;
 		relay_abort(a->relay);

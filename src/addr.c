@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: ISC */
-/* addr: parsing and printing of addresses. Splitting is pure; resolution
- * calls getaddrinfo(), which may block, so it is only done while a
- * configuration is loaded, never from the event loop. */
+/* addr: parsing and printing of addresses. Splitting is pure;
+ * addr_resolve() calls getaddrinfo(), which may block on DNS: it resolves
+ * `bind` names while a configuration is loaded, and `connect` names only
+ * for -t and the start (a connection's names are looked up by resolve.c,
+ * on its own thread); addr_numeric() takes numbers only and never
+ * blocks. */
 #include "addr.h"
 
 #include <arpa/inet.h>
@@ -91,6 +94,19 @@ addr_resolve(const char *host, const char *port, bool passive,
 	return 0;
 }
 
+int
+addr_numeric(const char *host, const char *port, struct addrinfo **res)
+{
+	struct addrinfo hints;
+
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_protocol = IPPROTO_TCP;
+	hints.ai_flags = AI_NUMERICSERV | AI_NUMERICHOST;
+	return getaddrinfo(host, port, &hints, res) == 0 ? 0 : -1;
+}
+
 void
 addr_host_port(const struct sockaddr *sa, char *host, size_t hostlen,
                unsigned *port)
@@ -101,7 +117,14 @@ addr_host_port(const struct sockaddr *sa, char *host, size_t hostlen,
 		*port = ntohs(in->sin_port);
 	} else if (sa->sa_family == AF_INET6) {
 		const struct sockaddr_in6 *in6 = (const void *)sa;
-		inet_ntop(AF_INET6, &in6->sin6_addr, host, (socklen_t)hostlen);
+		/* An IPv4 client of a dual-stack listener is an IPv4
+		 * client: shown (and given to programs) as one. */
+		if (IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr))
+			inet_ntop(AF_INET, &in6->sin6_addr.s6_addr[12], host,
+			          (socklen_t)hostlen);
+		else
+			inet_ntop(AF_INET6, &in6->sin6_addr, host,
+			          (socklen_t)hostlen);
 		*port = ntohs(in6->sin6_port);
 	} else {
 		snprintf(host, hostlen, "?");
@@ -116,7 +139,7 @@ addr_format(const struct sockaddr *sa, char *buf, size_t buflen)
 	unsigned port;
 
 	addr_host_port(sa, host, sizeof(host), &port);
-	if (sa->sa_family == AF_INET6)
+	if (sa->sa_family == AF_INET6 && strchr(host, ':') != NULL)
 		snprintf(buf, buflen, "[%s]:%u", host, port);
 	else
 		snprintf(buf, buflen, "%s:%u", host, port);

@@ -25,10 +25,18 @@ int addr_split(const char *text, char **host, char **port, char *err,
 int addr_resolve(const char *host, const char *port, bool passive,
                  struct addrinfo **res, char *err, size_t errlen);
 
-/* Prints SA as `1.2.3.4:443` or `[::1]:443` into BUF (ADDR_STRLEN). */
+/* Like addr_resolve() for an address written as numbers (never a host
+ * name, so it never waits on DNS). Returns 0 and a list the caller frees
+ * with freeaddrinfo(), or -1 when HOST is not a numeric address. */
+int addr_numeric(const char *host, const char *port, struct addrinfo **res);
+
+/* Prints SA as `1.2.3.4:443` or `[::1]:443` into BUF (ADDR_STRLEN); an
+ * IPv4-mapped IPv6 address (an IPv4 client of a dual-stack listener) as
+ * the IPv4 address it is. */
 void addr_format(const struct sockaddr *sa, char *buf, size_t buflen);
 
-/* Prints SA's host and port separately (for UCSPI variables). */
+/* Prints SA's host and port separately (for UCSPI variables); IPv4-mapped
+ * addresses as IPv4, as addr_format() does. */
 void addr_host_port(const struct sockaddr *sa, char *host, size_t hostlen,
                     unsigned *port);
 

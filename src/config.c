@@ -16,9 +16,12 @@
 #define _GNU_SOURCE
 #include "config.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <ini.h>
+#include <libgen.h>
 #include <sys/stat.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -40,6 +43,9 @@
 
 /* The longest line accepted, in bytes, without its newline. */
 #define CONFIG_MAX_LINE 16384
+/* The longest folder on `signature_path`: room is left in a PATH_MAX
+ * path for a signature name of 200 bytes. */
+#define SIG_DIR_MAX (PATH_MAX - 208)
 /* inih keeps section names in a 50-byte buffer. */
 #define SECTION_MAX 40
 
@@ -75,7 +81,8 @@ struct psection {
 	char *connect;
 	int connect_line;
 	struct addrinfo *backend;
-	char **argv; /* exec, then each execarg; NULL-terminated */
+	char *host, *port; /* a connect host name, looked up later */
+	char **argv;       /* exec, then each execarg; NULL-terminated */
 	size_t argc;
 	int exec_line;
 	int execarg_line; /* the first execarg */
@@ -113,12 +120,13 @@ struct global_def {
 	.size = sizeof(((struct config *)NULL)->f)
 
 static const struct global_def global_defs[] = {
-    {"timeout", KEY_SECONDS, 1, 0, FIELD(timeout_ms), 0,
-     "a number of seconds above 0"},
+    {"timeout", KEY_SECONDS, 0, 0, FIELD(timeout_ms), 0,
+     "a number of seconds (0 for no limit)"},
     {"maxconn", KEY_UINT, 1, 1000000, FIELD(maxconn), 0, "a number from"},
     {"max_peek", KEY_UINT, 1, CONFIG_PEEK_MAX, FIELD(max_peek), 0,
      "a number of bytes from"},
-    {"pid", KEY_PATH, 0, 0, FIELD(pid_path), 0, "empty path"},
+    {"pid", KEY_PATH, 0, 0, FIELD(pid_path), offsetof(struct config, pid_line),
+     "empty path"},
     {"log_level", KEY_LEVEL, 0, 0, FIELD(log_level), 0,
      "one of error, warn, info, debug"},
     {"connect_timeout", KEY_SECONDS, 1, 0, FIELD(connect_timeout_ms), 0,
@@ -152,7 +160,11 @@ struct parse {
 	char *raw; /* the current physical line */
 	size_t rawcap;
 	const char *long_value; /* the value of a line too long for inih */
-	struct pgroup *target;  /* signature file: where its lines go */
+	char *orig_value;  /* a `string` as the original Portsplit read it */
+	bool stop;         /* the file cannot be read as lines */
+	bool at_eof;       /* the last line read had no line end */
+	bool bad_sig_path; /* `signature_path` was refused */
+	struct pgroup *target; /* signature file: where its lines go */
 	struct psection *sections;
 	size_t nsections;
 	struct psection *cur; /* NULL before the first section */
@@ -160,6 +172,32 @@ struct parse {
 	int seen[NGLOBAL];    /* line of each key of global_defs */
 	int bind_lines;
 };
+
+static void add_line(struct config_errors *errs, const char *file, int line,
+                     bool warning, const char *fmt, va_list ap)
+    __attribute__((format(printf, 5, 0)));
+
+/* FILE:LINE: MESSAGE, or FILE: MESSAGE when LINE is 0 (the file itself). */
+static void
+add_line(struct config_errors *errs, const char *file, int line, bool warning,
+         const char *fmt, va_list ap)
+{
+	char msg[1024], where[32] = "", *text;
+	char **grown = realloc(errs->lines, (errs->n + 1) * sizeof(char *));
+
+	if (grown == NULL)
+		return;
+	errs->lines = grown;
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	if (line > 0)
+		snprintf(where, sizeof(where), "%d:", line);
+	if (asprintf(&text, "%s:%s %s%s", file, where,
+	             warning ? "warning: " : "", msg) < 0)
+		return;
+	errs->lines[errs->n++] = text;
+	if (warning)
+		errs->nwarnings++;
+}
 
 static void add_error(struct config_errors *errs, const char *file, int line,
                       const char *fmt, ...)
@@ -169,22 +207,36 @@ static void
 add_error(struct config_errors *errs, const char *file, int line,
           const char *fmt, ...)
 {
-	char msg[1024], *text;
 	va_list ap;
-	char **grown = realloc(errs->lines, (errs->n + 1) * sizeof(char *));
 
-	if (grown == NULL)
-		return;
-	errs->lines = grown;
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	add_line(errs, file, line, false, fmt, ap);
 	va_end(ap);
-	if (asprintf(&text, "%s:%d: %s", file, line, msg) < 0)
-		return;
-	errs->lines[errs->n++] = text;
+}
+
+static void add_warning(struct config_errors *errs, const char *file, int line,
+                        const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static void
+add_warning(struct config_errors *errs, const char *file, int line,
+            const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	add_line(errs, file, line, true, fmt, ap);
+	va_end(ap);
+}
+
+static size_t
+nerrors(const struct config_errors *errs)
+{
+	return errs->n - errs->nwarnings;
 }
 
 #define perr(p, ...) add_error((p)->errs, (p)->file, (p)->line, __VA_ARGS__)
+#define pwarn(p, ...) add_warning((p)->errs, (p)->file, (p)->line, __VA_ARGS__)
 
 /* Allocation failure while loading, which only start-up and reload can
  * meet: the process exits. */
@@ -279,49 +331,136 @@ valid_name(const char *s)
 
 static void begin_section(struct parse *p, char *name);
 
+/* Reads the next physical line into p->raw: at most CONFIG_MAX_LINE + 1
+ * bytes of it are kept, and the rest of a longer line is read and counted
+ * but never stored, so that no line costs more memory than the limit. The
+ * line end (LF, or CR LF) is dropped. Returns the length of the whole line
+ * without its end (more than what was kept when it is too long), or -1 at
+ * the end of the file. *KEPT is what p->raw holds, NUL-terminated. */
+static ssize_t
+read_line(struct parse *p, size_t *kept)
+{
+	size_t n = 0, total = 0;
+	int c = EOF;
+
+	if (p->raw == NULL) {
+		p->rawcap = CONFIG_MAX_LINE + 2;
+		p->raw = malloc(p->rawcap);
+		if (p->raw == NULL) {
+			perr(p, "out of memory");
+			return -1;
+		}
+	}
+	flockfile(p->fp);
+	while ((c = getc_unlocked(p->fp)) != EOF && c != '\n') {
+		if (n < p->rawcap - 1)
+			p->raw[n++] = (char)c;
+		total++;
+	}
+	funlockfile(p->fp);
+	if (c == EOF && total == 0)
+		return -1;
+	p->at_eof = c == EOF;
+	p->raw[n] = '\0';
+	/* CR LF: the CR goes with the line end. */
+	while (n > 0 && n == total && p->raw[n - 1] == '\r') {
+		p->raw[--n] = '\0';
+		total--;
+	}
+	*kept = n;
+	return (ssize_t)total;
+}
+
+/* A line the reader refused: what follows it must not be misread. A
+ * refused section header leaves the keys under it unassigned (they were
+ * reported with it); a refused key line marks its section broken (so it
+ * is not also called empty), and a refused `bind` line still counts as
+ * one (so "no bind line" is not added). TEXT is the line as far as it
+ * could be read. */
+static void
+refuse_line(struct parse *p, const char *text)
+{
+	const char *s = text, *end;
+
+	if (p->line == 1 && strncmp(s, "\xef\xbb\xbf", 3) == 0)
+		s += 3;
+	while (*s == ' ' || *s == '\t')
+		s++;
+	if (*s == '[') {
+		p->cur = NULL;
+		p->in_section = true;
+		return;
+	}
+	if (p->cur != NULL)
+		p->cur->broken = true;
+	end = s + strcspn(s, "=: \t");
+	if (!p->in_section && p->target == NULL && end - s == 4 &&
+	    strncmp(s, "bind", 4) == 0)
+		p->bind_lines++;
+}
+
 /* Reads the next physical line and hands inih a line it takes whole. */
 static char *
 reader(char *buf, int size, void *stream)
 {
 	struct parse *p = stream;
 	ssize_t n;
+	size_t kept;
 	char *s, *end;
 
-	n = getline(&p->raw, &p->rawcap, p->fp);
+	if (p->stop)
+		return NULL;
+	n = read_line(p, &kept);
 	if (n < 0)
 		return NULL;
 	p->line++;
 	p->long_value = NULL;
+	free(p->orig_value);
+	p->orig_value = NULL;
 	buf[0] = '\0';
-	if ((size_t)n != strlen(p->raw)) {
-		perr(p, "NUL byte in line");
+	/* A file whose lines end with CR alone reads as one line. */
+	if (p->line == 1 && p->at_eof && memchr(p->raw, '\r', kept) != NULL) {
+		perr(p, "this file ends its lines with CR alone (classic Mac "
+		        "OS): convert them to LF, e.g. with "
+		        "tr '\\r' '\\n' <OLD >NEW");
+		p->stop = true;
+		return NULL;
+	}
+	if (strlen(p->raw) != kept) {
+		perr(p, "NUL byte in line: the file is not text");
+		refuse_line(p, p->raw);
 		return buf;
 	}
-	while (n > 0 && (p->raw[n - 1] == '\n' || p->raw[n - 1] == '\r'))
-		p->raw[--n] = '\0';
 	s = p->raw;
-	if (p->line == 1 && memcmp(s, "\xef\xbb\xbf", 3) == 0)
+	if (p->line == 1 && kept >= 3 && memcmp(s, "\xef\xbb\xbf", 3) == 0)
 		s += 3;
 	s = lskip(s);
 	if (*s == '\0' || *s == ';' || *s == '#')
 		return buf;
+	if (memchr(s, '\r', strlen(s)) != NULL) {
+		perr(p, "a CR (carriage return) inside the line: lines end "
+		        "with LF or CR LF");
+		refuse_line(p, s);
+		return buf;
+	}
 	if (n > CONFIG_MAX_LINE) {
 		perr(p, "line too long (%zd bytes; the limit is %d)", n,
 		     CONFIG_MAX_LINE);
-		if (p->cur != NULL)
-			p->cur->broken = true;
+		refuse_line(p, p->raw);
 		return buf;
 	}
 	if (*s == '[') {
 		end = strchr(s, ']');
 		if (end == NULL) {
 			perr(p, "section header without ']'");
+			refuse_line(p, s);
 			return buf;
 		}
 		*end = '\0';
 		if (*lskip(end + 1) != '\0' && *lskip(end + 1) != ';' &&
 		    *lskip(end + 1) != '#') {
 			perr(p, "unexpected text after [%s]", s + 1);
+			refuse_line(p, s);
 			return buf;
 		}
 		begin_section(p, rstrip(lskip(s + 1)));
@@ -330,9 +469,21 @@ reader(char *buf, int size, void *stream)
 	end = find_end(s, "=:");
 	if (*end != '=' && *end != ':') {
 		perr(p, "expected KEY = VALUE, a [section] or a comment");
-		if (p->cur != NULL)
-			p->cur->broken = true;
+		refuse_line(p, s);
 		return buf;
+	}
+	/* The original Portsplit kept a `string` value whole, from its first
+	 * non-blank to the line end; inih may read it shorter. */
+	if (*end == '=' && p->target == NULL) {
+		size_t klen = (size_t)(end - s);
+		while (klen > 0 && isspace((unsigned char)s[klen - 1]))
+			klen--;
+		if (klen == 6 && strncmp(s, "string", 6) == 0) {
+			const char *v = end + 1;
+			while (*v == ' ' || *v == '\t')
+				v++;
+			p->orig_value = xstrdup(v);
+		}
 	}
 	if (strlen(s) + 2 <= (size_t)size) {
 		snprintf(buf, (size_t)size, "%s\n", s);
@@ -493,6 +644,54 @@ add_sig(struct parse *p, struct pgroup *g, bool regex, const char *value)
 	free(expanded);
 }
 
+/* The original Portsplit kept a `string` value whole (p->orig_value: all
+ * that follows the blanks after `=`); inih drops trailing blanks and cuts
+ * at a `;` that follows a blank. When VALUE, what inih gave, differs, a
+ * warning gives the line that keeps the original meaning. */
+static void
+warn_original_string(struct parse *p, const char *value)
+{
+	const char *o = p->orig_value;
+	size_t len, tail;
+	char *fix, *f, now[256], rewrite[512];
+	bool blanks, comment = false;
+
+	if (o == NULL || strcmp(o, value) == 0)
+		return;
+	len = strlen(o);
+	tail = len;
+	while (tail > 0 && isspace((unsigned char)o[tail - 1]))
+		tail--;
+	blanks = tail < len;
+	fix = f = malloc(len * 3 + 1);
+	if (fix == NULL)
+		return;
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)o[i];
+		if (i >= tail || (c != ' ' && (c < 0x21 || c > 0x7e))) {
+			f += sprintf(f, "\\%02X", c);
+		} else if (c == ';' &&
+		           (i == 0 || isspace((unsigned char)o[i - 1]))) {
+			f += sprintf(f, "\\3B");
+			comment = true;
+		} else {
+			*f++ = (char)c;
+		}
+	}
+	*f = '\0';
+	bytes_display(value, now, sizeof(now));
+	bytes_display(fix, rewrite, sizeof(rewrite));
+	pwarn(p,
+	      "string is read as '%s' (%s%s%s); the original Portsplit kept "
+	      "the whole rest of the line: to match what it matched, write "
+	      "'string = %s'%s",
+	      now, blanks ? "trailing blanks are dropped" : "",
+	      blanks && comment ? "; " : "",
+	      comment ? "' ;' starts a comment" : "", rewrite,
+	      comment ? " (a comment goes on a line of its own)" : "");
+	free(fix);
+}
+
 static void
 set_frame(struct parse *p, struct pgroup *g, const char *value)
 {
@@ -512,6 +711,66 @@ set_frame(struct parse *p, struct pgroup *g, const char *value)
 
 static int load_file(struct parse *p, const char *path);
 
+static int
+cmp_names(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The signature names found on PATH (colon-separated folders), sorted and
+ * joined with ", "; NULL when there are none. */
+static char *
+available_signatures(const char *path)
+{
+	char *dirs = strdup(path), *save = NULL, **names = NULL, *out = NULL;
+	size_t n = 0, len = 1;
+
+	if (dirs == NULL)
+		return NULL;
+	for (char *d = strtok_r(dirs, ":", &save); d != NULL;
+	     d = strtok_r(NULL, ":", &save)) {
+		DIR *dir = opendir(d);
+		struct dirent *e;
+		while (dir != NULL && (e = readdir(dir)) != NULL) {
+			size_t l = strlen(e->d_name);
+			char *name, **grown;
+			if (l <= 4 || strcmp(e->d_name + l - 4, ".ini") != 0)
+				continue;
+			name = strndup(e->d_name, l - 4);
+			grown = realloc(names, (n + 1) * sizeof(char *));
+			if (name == NULL || grown == NULL ||
+			    !valid_name(name)) {
+				free(name);
+				if (grown != NULL)
+					names = grown;
+				continue;
+			}
+			names = grown;
+			names[n++] = name;
+			len += l - 4 + 2;
+		}
+		if (dir != NULL)
+			closedir(dir);
+	}
+	free(dirs);
+	if (n > 0 && (out = malloc(len)) != NULL) {
+		qsort(names, n, sizeof(char *), cmp_names);
+		out[0] = '\0';
+		for (size_t i = 0; i < n; i++) {
+			/* A name in two folders: the first one is used. */
+			if (i > 0 && strcmp(names[i], names[i - 1]) == 0)
+				continue;
+			if (out[0] != '\0')
+				strcat(out, ", ");
+			strcat(out, names[i]);
+		}
+	}
+	for (size_t i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+	return out;
+}
+
 /* Finds NAME.ini on the signature path and reads it into a new group.
  * VALUE is `NAME [ARG...]`: the ARGs fill the file's placeholders. */
 static void
@@ -523,25 +782,46 @@ add_signature(struct parse *p, struct psection *sec, const char *value)
 	size_t nargs = 0;
 	bool found = false;
 
+	if (p->bad_sig_path) {
+		sec->broken = true; /* reported with signature_path */
+		goto done;
+	}
 	name = strtok_r(words, " \t", &save);
 	for (char *a = strtok_r(NULL, " \t", &save); a != NULL;
 	     a = strtok_r(NULL, " \t", &save))
 		*(char **)grow(&args, &nargs, sizeof(char *)) = xstrdup(a);
 	if (name == NULL || !valid_name(name)) {
 		perr(p, "bad signature name '%s'", name ? name : "");
+		sec->broken = true;
 		goto done;
 	}
 	dirs = xstrdup(p->cfg->sig_path);
 	save = NULL;
 	for (char *d = strtok_r(dirs, ":", &save); d != NULL && !found;
 	     d = strtok_r(NULL, ":", &save)) {
-		snprintf(path, sizeof(path), "%s/%s.ini", d, name);
+		/* Never test a cut path: it would be another file. */
+		if ((size_t)snprintf(path, sizeof(path), "%s/%s.ini", d,
+		                     name) >= sizeof(path)) {
+			perr(p, "signature '%.64s...': the path is too long",
+			     name);
+			sec->broken = true;
+			free(dirs);
+			goto done;
+		}
 		found = access(path, R_OK) == 0;
 	}
 	free(dirs);
 	if (!found) {
-		perr(p, "signature '%s' not found (no %s.ini in %s)", name,
-		     name, p->cfg->sig_path);
+		char *names = available_signatures(p->cfg->sig_path);
+		perr(p, "signature '%s' not found (no %s.ini in %s); %s%s",
+		     name, name, p->cfg->sig_path,
+		     names != NULL
+		         ? "available: "
+		         : "those folders hold no signature file: "
+		           "'signature_path = DIR' says where they are",
+		     names != NULL ? names : "");
+		free(names);
+		sec->broken = true; /* no second error: "no signature" */
 		goto done;
 	}
 	struct pgroup *g = grow(&sec->groups, &sec->ngroups, sizeof(*g));
@@ -562,7 +842,7 @@ add_signature(struct parse *p, struct psection *sec, const char *value)
 	args = NULL;
 
 	struct parse sub = {.cfg = p->cfg, .errs = p->errs, .target = g};
-	size_t before = p->errs->n;
+	size_t before = nerrors(p->errs);
 	if (load_file(&sub, path) < 0)
 		perr(p, "cannot read %s: %s", path, strerror(errno));
 	else if (g->placeholders > 0 && g->nargs == 0)
@@ -575,7 +855,7 @@ add_signature(struct parse *p, struct psection *sec, const char *value)
 		     "signature '%s' takes no arguments (%s has no "
 		     "placeholders)",
 		     name, path);
-	else if (g->nsigs == 0 && p->errs->n == before)
+	else if (g->nsigs == 0 && nerrors(p->errs) == before)
 		perr(p, "signature '%s' (%s) has no string or regex", name,
 		     path);
 done:
@@ -599,13 +879,14 @@ bind_key(struct parse *p, const char *v)
 	}
 	if (addr_resolve(host, port, true, &ai, err, sizeof(err)) < 0)
 		perr(p, "bind: %s", err);
-	free(host);
-	free(port);
 	struct bind *b = grow(&cfg->binds, &cfg->nbinds, sizeof(*b));
 	b->text = xstrdup(v);
 	b->file = p->file;
 	b->line = p->line;
 	b->ai = ai;
+	b->dual_stack = v[0] != '[' && strcmp(host, "::") == 0;
+	free(host);
+	free(port);
 }
 
 /* PATH made absolute: a relative one is taken from the folder of the
@@ -644,6 +925,30 @@ store_uint(void *field, size_t size, unsigned long u)
 		*(size_t *)field = (size_t)u;
 }
 
+static bool
+is_global_key(const char *key)
+{
+	for (size_t k = 0; k < NGLOBAL; k++)
+		if (strcmp(key, global_defs[k].key) == 0)
+			return true;
+	return strcmp(key, "bind") == 0;
+}
+
+/* The longest folder name on a `signature_path` value. */
+static size_t
+longest_folder(const char *v)
+{
+	size_t longest = 0;
+
+	for (;;) {
+		size_t len = strcspn(v, ":");
+		longest = len > longest ? len : longest;
+		if (v[len] == '\0')
+			return longest;
+		v += len + 1;
+	}
+}
+
 static void
 global_key(struct parse *p, const char *key, const char *v)
 {
@@ -670,6 +975,15 @@ global_key(struct parse *p, const char *key, const char *v)
 		return;
 	}
 	p->seen[k] = p->line;
+	if (strcmp(key, "signature_path") == 0 &&
+	    longest_folder(v) > SIG_DIR_MAX) {
+		perr(p,
+		     "signature_path: a folder name of %zu bytes; the limit "
+		     "is %d",
+		     longest_folder(v), SIG_DIR_MAX);
+		p->bad_sig_path = true;
+		return;
+	}
 	field = cfg + def->off;
 	switch (def->kind) {
 	case KEY_SECONDS:
@@ -725,10 +1039,10 @@ global_key(struct parse *p, const char *key, const char *v)
 			ok = false;
 		break;
 	}
-	if ((def->kind == KEY_NAME || def->kind == KEY_ABSPATH) && ok) {
+	if ((def->kind == KEY_NAME || def->kind == KEY_ABSPATH) && ok)
 		*(char **)field = xstrdup(v);
+	if (def->line_off != 0 && ok)
 		*(int *)(cfg + def->line_off) = p->line;
-	}
 	if (ok)
 		return;
 	if (def->kind == KEY_TEXT || def->kind == KEY_PATH)
@@ -819,9 +1133,14 @@ service_key(struct parse *p, struct psection *sec, const char *key,
 			perr(p, "connect: %s", err);
 			return;
 		}
-		if (addr_resolve(host, port, false, &sec->backend, err,
-		                 sizeof(err)) < 0)
-			perr(p, "connect: %s", err);
+		/* A host name is looked up when a connection needs it (as
+		 * the original Portsplit did), never here: a reload must not
+		 * wait on DNS. */
+		if (addr_numeric(host, port, &sec->backend) < 0) {
+			sec->host = host;
+			sec->port = port;
+			return;
+		}
 		free(host);
 		free(port);
 		return;
@@ -835,9 +1154,10 @@ service_key(struct parse *p, struct psection *sec, const char *key,
 			     sec->name, key);
 			return;
 		}
-		if (strcmp(key, "string") == 0)
+		if (strcmp(key, "string") == 0) {
+			warn_original_string(p, v);
 			add_sig(p, &sec->groups[0], false, v);
-		else if (strcmp(key, "regex") == 0)
+		} else if (strcmp(key, "regex") == 0)
 			add_sig(p, &sec->groups[0], true, v);
 		else if (strcmp(key, "frame") == 0)
 			set_frame(p, &sec->groups[0], v);
@@ -850,7 +1170,13 @@ service_key(struct parse *p, struct psection *sec, const char *key,
 		exec_key(p, sec, key, v);
 		return;
 	}
-	perr(p, "unknown key '%s' in [%s]", key, sec->name);
+	if (is_global_key(key))
+		perr(p,
+		     "'%s' is a global key, not a key of [%s]: global keys go "
+		     "before the first [section]",
+		     key, sec->name);
+	else
+		perr(p, "unknown key '%s' in [%s]", key, sec->name);
 }
 
 static int
@@ -896,7 +1222,7 @@ load_file(struct parse *p, const char *path)
 	rc = ini_parse_stream(reader, p, handler, p);
 	/* The reader reports every syntax error itself; this catches any
 	 * that inih finds on its own. */
-	if (rc > 0 && p->errs->n == 0)
+	if (rc > 0 && nerrors(p->errs) == 0)
 		add_error(p->errs, p->file, rc, "syntax error");
 	if (ferror(p->fp)) {
 		p->line++;
@@ -905,6 +1231,8 @@ load_file(struct parse *p, const char *path)
 	fclose(p->fp);
 	free(p->raw);
 	p->raw = NULL;
+	free(p->orig_value);
+	p->orig_value = NULL;
 	return 0;
 }
 
@@ -935,9 +1263,13 @@ build(struct parse *p)
 			              : sec->exec_line ? ACTION_EXEC
 			                               : ACTION_CLOSE;
 			svc->connect = sec->connect;
+			svc->connect_line = sec->connect_line;
 			svc->backend = sec->backend;
+			svc->host = sec->host;
+			svc->port = sec->port;
 			sec->connect = NULL;
 			sec->backend = NULL;
+			sec->host = sec->port = NULL;
 			svc->pty = sec->pty == 1;
 			/* Only a whole vector moves: execarg without exec (an
 			 * error) leaves slot 0 empty, and it is freed with the
@@ -1009,6 +1341,146 @@ check_action(struct parse *p, struct psection *sec)
 		          "pty in [%s] without exec", sec->name);
 }
 
+static bool
+is_any(const struct sockaddr *sa)
+{
+	if (sa->sa_family == AF_INET)
+		return ((const struct sockaddr_in *)(const void *)sa)
+		           ->sin_addr.s_addr == htonl(INADDR_ANY);
+	return IN6_IS_ADDR_UNSPECIFIED(
+	    &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr);
+}
+
+static unsigned
+port_of(const struct sockaddr *sa)
+{
+	return ntohs(
+	    sa->sa_family == AF_INET
+	        ? ((const struct sockaddr_in *)(const void *)sa)->sin_port
+	        : ((const struct sockaddr_in6 *)(const void *)sa)->sin6_port);
+}
+
+/* Whether a socket bound to A (of bind BA) and one bound to B (of bind BB)
+ * cannot both listen: Linux refuses the second (EADDRINUSE) when they
+ * share a port and an address, a wildcard counting as every address of
+ * its family, and a dual-stack [::] as every IPv4 address too. */
+static bool
+overlaps(const struct sockaddr *a, const struct bind *ba,
+         const struct sockaddr *b, const struct bind *bb)
+{
+	if (port_of(a) != port_of(b))
+		return false;
+	if (a->sa_family != b->sa_family)
+		return (a->sa_family == AF_INET6 && ba->dual_stack &&
+		        is_any(a)) ||
+		       (b->sa_family == AF_INET6 && bb->dual_stack &&
+		        is_any(b));
+	if (is_any(a) || is_any(b))
+		return true;
+	if (a->sa_family == AF_INET)
+		return memcmp(&((const struct sockaddr_in *)(const void *)a)
+		                   ->sin_addr,
+		              &((const struct sockaddr_in *)(const void *)b)
+		                   ->sin_addr,
+		              sizeof(struct in_addr)) == 0;
+	const struct sockaddr_in6 *x = (const void *)a, *y = (const void *)b;
+	return x->sin6_scope_id == y->sin6_scope_id &&
+	       memcmp(&x->sin6_addr, &y->sin6_addr, sizeof(x->sin6_addr)) == 0;
+}
+
+static const char *
+family_name(const struct bind *b, const struct addrinfo *ai)
+{
+	if (ai->ai_family == AF_INET)
+		return "IPv4";
+	return b->dual_stack ? "IPv6 and IPv4" : "IPv6";
+}
+
+/* `:::PORT` is dual stack unless IPv4 has a line of its own on PORT (as
+ * the original Portsplit's manual wrote it: `0.0.0.0:9090` and
+ * `:::9090`); then IPv6 only. Every other overlap of two lines is an
+ * error here, the same answer -t and the start give. */
+static void
+check_binds(struct parse *p)
+{
+	struct config *cfg = p->cfg;
+
+	for (size_t i = 0; i < cfg->nbinds; i++) {
+		struct bind *b = &cfg->binds[i];
+		if (!b->dual_stack || b->ai == NULL)
+			continue;
+		for (size_t j = 0; j < cfg->nbinds && b->dual_stack; j++)
+			for (const struct addrinfo *ai = cfg->binds[j].ai;
+			     ai != NULL; ai = ai->ai_next)
+				if (ai->ai_family == AF_INET &&
+				    port_of(ai->ai_addr) ==
+				        port_of(b->ai->ai_addr)) {
+					b->dual_stack = false;
+					b->ipv4_line = cfg->binds[j].line;
+					break;
+				}
+	}
+	/* The listener reads the choice from the address itself:
+	 * AI_V4MAPPED marks an IPv6 socket that takes IPv4 clients too (they
+	 * arrive as ::ffff:a.b.c.d). */
+	for (size_t i = 0; i < cfg->nbinds; i++)
+		for (struct addrinfo *ai = cfg->binds[i].ai; ai != NULL;
+		     ai = ai->ai_next) {
+			ai->ai_flags &= ~AI_V4MAPPED;
+			if (cfg->binds[i].dual_stack &&
+			    ai->ai_family == AF_INET6)
+				ai->ai_flags |= AI_V4MAPPED;
+		}
+	for (size_t j = 1; j < cfg->nbinds; j++) {
+		const struct bind *bj = &cfg->binds[j];
+		bool found = false;
+		for (size_t i = 0; i < j && !found; i++) {
+			const struct bind *bi = &cfg->binds[i];
+			for (const struct addrinfo *x = bi->ai; x && !found;
+			     x = x->ai_next)
+				for (const struct addrinfo *y = bj->ai;
+				     y && !found; y = y->ai_next) {
+					char ax[ADDR_STRLEN], ay[ADDR_STRLEN];
+					if (!overlaps(x->ai_addr, bi,
+					              y->ai_addr, bj))
+						continue;
+					found = true;
+					addr_format(x->ai_addr, ax, sizeof(ax));
+					addr_format(y->ai_addr, ay, sizeof(ay));
+					if (strcmp(ax, ay) == 0)
+						add_error(
+						    p->errs, bj->file, bj->line,
+						    "bind %s: line %d (%s) "
+						    "listens on %s already: "
+						    "remove one of the two",
+						    bj->text, bi->line,
+						    bi->text, ay);
+					else
+						add_error(
+						    p->errs, bj->file, bj->line,
+						    "bind %s overlaps line %d "
+						    "(%s): %s takes every %s "
+						    "address on port %u, and "
+						    "Linux lets only one of "
+						    "the "
+						    "two listen: remove one, "
+						    "or "
+						    "bind distinct addresses",
+						    bj->text, bi->line,
+						    bi->text,
+						    is_any(x->ai_addr) ? ax
+						                       : ay,
+						    family_name(
+						        is_any(x->ai_addr) ? bi
+						                           : bj,
+						        is_any(x->ai_addr) ? x
+						                           : y),
+						    port_of(y->ai_addr));
+				}
+		}
+	}
+}
+
 /* Cross-checks that need the whole file. */
 static void
 validate(struct parse *p)
@@ -1017,6 +1489,7 @@ validate(struct parse *p)
 	if (p->bind_lines == 0)
 		add_error(p->errs, p->file, p->line > 0 ? p->line : 1,
 		          "no 'bind =' line: nothing to listen on");
+	check_binds(p);
 	for (size_t i = 0; i < p->nsections; i++) {
 		struct psection *sec = &p->sections[i];
 		bool sigs = false;
@@ -1066,6 +1539,8 @@ free_psections(struct parse *p)
 		free(sec->connect);
 		if (sec->backend != NULL)
 			freeaddrinfo(sec->backend);
+		free(sec->host);
+		free(sec->port);
 		for (size_t a = 0; a < sec->argc; a++)
 			free(sec->argv[a]);
 		free(sec->argv);
@@ -1110,14 +1585,16 @@ config_load(const char *path, struct config **out, struct config_errors *errs)
 	cfg->log_level = LVL_INFO;
 	cfg->sig_path = default_sig_path(path);
 	if (load_file(&p, path) < 0) {
-		add_error(errs, path, 0, "cannot read: %s", strerror(errno));
+		add_error(errs, path, 0, "cannot open: %s", strerror(errno));
 		config_unref(cfg);
 		return -1;
 	}
-	validate(&p);
+	/* A file that could not be read as lines has nothing to cross-check. */
+	if (!p.stop)
+		validate(&p);
 	build(&p);
 	free_psections(&p);
-	if (errs->n > 0) {
+	if (nerrors(errs) > 0) {
 		config_unref(cfg);
 		return -1;
 	}
@@ -1133,6 +1610,7 @@ config_errors_free(struct config_errors *errs)
 	free(errs->lines);
 	errs->lines = NULL;
 	errs->n = 0;
+	errs->nwarnings = 0;
 }
 
 struct config *
@@ -1161,6 +1639,8 @@ config_unref(struct config *cfg)
 		free(svc->connect);
 		if (svc->backend != NULL)
 			freeaddrinfo(svc->backend);
+		free(svc->host);
+		free(svc->port);
 		for (char **a = svc->argv; a != NULL && *a != NULL; a++)
 			free(*a);
 		free(svc->argv);
@@ -1187,6 +1667,34 @@ config_unref(struct config *cfg)
 	free(cfg);
 }
 
+/* The pid file is written after the listeners open: a folder it cannot
+ * be written in must stop the start before that, and fail -t too. */
+static void
+check_pid_folder(const struct config *cfg, struct config_errors *errs)
+{
+	char *copy = strdup(cfg->pid_path);
+	const char *dir;
+	struct stat st;
+
+	if (copy == NULL)
+		return;
+	dir = dirname(copy);
+	if (stat(dir, &st) < 0)
+		add_error(errs, cfg->path, cfg->pid_line,
+		          "pid: folder '%s' does not exist (%s): create it, "
+		          "e.g. mkdir -p %s, or choose another path",
+		          dir, strerror(errno), dir);
+	else if (!S_ISDIR(st.st_mode))
+		add_error(errs, cfg->path, cfg->pid_line,
+		          "pid: '%s' is not a folder", dir);
+	else if (access(dir, W_OK) < 0)
+		add_error(errs, cfg->path, cfg->pid_line,
+		          "pid: cannot write in folder '%s' (%s): start as a "
+		          "user who can, or choose another path",
+		          dir, strerror(errno));
+	free(copy);
+}
+
 int
 config_identity(const struct config *cfg, struct privs *id,
                 struct config_errors *errs)
@@ -1209,6 +1717,8 @@ config_identity(const struct config *cfg, struct privs *id,
 		add_error(errs, cfg->path, cfg->user_line,
 		          "user '%s' has no group of its own: add 'group ='",
 		          cfg->user);
+	if (cfg->pid_path != NULL)
+		check_pid_folder(cfg, errs);
 	if (cfg->chroot_dir != NULL) {
 		if (stat(cfg->chroot_dir, &st) < 0 || !S_ISDIR(st.st_mode))
 			add_error(errs, cfg->path, cfg->chroot_line,
@@ -1222,6 +1732,30 @@ config_identity(const struct config *cfg, struct privs *id,
 		return -1;
 	}
 	return 0;
+}
+
+void
+config_check_names(const struct config *cfg, struct config_errors *errs)
+{
+	size_t n =
+	    cfg->nservices + (cfg->fallback != NULL) + (cfg->timeout != NULL);
+
+	for (size_t i = 0; i < n; i++) {
+		const struct service *svc = &cfg->services[i];
+		struct addrinfo *ai;
+		char err[512];
+		if (svc->host == NULL)
+			continue;
+		if (addr_resolve(svc->host, svc->port, false, &ai, err,
+		                 sizeof(err)) == 0) {
+			freeaddrinfo(ai);
+			continue;
+		}
+		add_warning(errs, svc->file, svc->connect_line,
+		            "connect: %s; [%s] looks it up again for each "
+		            "connection (they fail while it does not resolve)",
+		            err, svc->name);
+	}
 }
 
 void

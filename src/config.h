@@ -59,8 +59,13 @@ struct service {
 	size_t first_group, ngroups; /* range in config->groups */
 	size_t first_sig, nsigs;     /* range in config->sigs */
 	enum action_kind action;
-	char *connect;            /* `connect =` as written, or NULL */
-	struct addrinfo *backend; /* its resolved addresses */
+	char *connect; /* `connect =` as written, or NULL */
+	int connect_line;
+	/* A numeric address is resolved at load (BACKEND); a host name is
+	 * not (BACKEND NULL): it is looked up, off the loop, when a
+	 * connection needs it (resolve.h), from HOST and PORT. */
+	struct addrinfo *backend;
+	char *host, *port;
 	/* exec: `exec =` then each `execarg =`, in order, NULL-terminated;
 	 * argv[0] is the program, looked up on PATH when it has no '/'.
 	 * NULL for other actions. */
@@ -74,6 +79,13 @@ struct bind {
 	const char *file;
 	int line;
 	struct addrinfo *ai;
+	/* `:::PORT`, the original Portsplit's form for every address: its
+	 * socket takes IPv4 clients too (IPV6_V6ONLY off), as the
+	 * original's did, unless another line listens on IPv4 on that
+	 * port (IPV4_LINE, then it is IPv6 only). `[::]:PORT` is IPv6
+	 * only. */
+	bool dual_stack;
+	int ipv4_line;
 };
 
 struct config {
@@ -90,6 +102,7 @@ struct config {
 	unsigned workers; /* event-loop processes; 0: auto, one per core */
 	size_t max_peek;
 	char *pid_path; /* NULL: none */
+	int pid_line;
 	int log_level;  /* enum log_level */
 	int log_dest;   /* enum log_dest */
 	char *log_path; /* with LOG_TO_FILE */
@@ -111,15 +124,20 @@ struct config {
 	unsigned refs;
 };
 
-/* Errors found while loading: one line each, `FILE:LINE: message`. */
+/* Errors and warnings found while loading, in the order found: one line
+ * each, `FILE:LINE: message` or `FILE:LINE: warning: message` (`FILE:
+ * message` when it is about the whole file). A warning is a value now read
+ * differently from the original Portsplit, or a choice worth knowing; it
+ * does not stop the load. */
 struct config_errors {
 	char **lines;
 	size_t n;
+	size_t nwarnings; /* how many of the lines are warnings */
 };
 
-/* Loads PATH. Returns 0 with *OUT (one reference) when valid; otherwise -1,
- * *OUT NULL, and every error found in ERRS (free with
- * config_errors_free). */
+/* Loads PATH. Returns 0 with *OUT (one reference) when valid, and any
+ * warnings in ERRS; otherwise -1, *OUT NULL, and every error and warning
+ * found in ERRS. Free ERRS with config_errors_free either way. */
 int config_load(const char *path, struct config **out,
                 struct config_errors *errs);
 /* Frees the error lines. */
@@ -129,14 +147,19 @@ struct config *config_ref(struct config *cfg);
 /* Drops a reference; frees the configuration with the last one. */
 void config_unref(struct config *cfg);
 /* Resolves CFG's `user` and `group` (names or numbers) and checks that the
- * `chroot` folder exists, into *ID (privs.h; the caller clears it with
- * privs_clear). Returns 0, or -1 with errors added to ERRS (which must be
- * zeroed or hold earlier errors). Run at start
- * and by --check, not on reload: after a chroot the names may not
+ * `chroot` folder exists and that the `pid` file's folder can be written, into
+ * *ID (privs.h; the caller clears it with privs_clear). Returns 0, or -1 with
+ * errors added to ERRS (which must be zeroed or hold earlier errors). Run at
+ * start and by --check, not on reload: after a chroot the names may not
  * resolve. */
 struct privs;
 int config_identity(const struct config *cfg, struct privs *id,
                     struct config_errors *errs);
+
+/* Looks up every `connect` host name of CFG once (blocking: for -t and
+ * the start, before any loop runs) and adds a warning to ERRS for each
+ * name that does not resolve now. */
+void config_check_names(const struct config *cfg, struct config_errors *errs);
 
 /* Writes a description of SVC's action, e.g. "connect 127.0.0.1:22". */
 void config_action_text(const struct service *svc, char *buf, size_t len);

@@ -85,7 +85,9 @@ conn_accepted(struct engine *e, struct config *cfg, int fd,
 		free(c);
 		goto fail;
 	}
-	loop_timer_arm(c->timer, c->cfg->timeout_ms);
+	/* timeout = 0: no limit, the client is waited for. */
+	if (c->cfg->timeout_ms > 0)
+		loop_timer_arm(c->timer, c->cfg->timeout_ms);
 	c->next = e->conns;
 	if (e->conns != NULL)
 		e->conns->prev = c;

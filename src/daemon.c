@@ -132,15 +132,22 @@ daemon_reload(struct daemon *d)
 		        strerror(errno));
 	log_msg(LVL_INFO, "SIGHUP: reloading %s", d->config_path);
 	if (config_load(d->config_path, &cfg, &errs) < 0) {
+		size_t n = errs.n - errs.nwarnings;
 		for (size_t i = 0; i < errs.n; i++)
-			log_msg(LVL_ERROR, "%s", errs.lines[i]);
+			log_msg(strstr(errs.lines[i], ": warning: ") != NULL
+			            ? LVL_WARN
+			            : LVL_ERROR,
+			        "%s", errs.lines[i]);
 		log_msg(LVL_ERROR,
 		        "reload failed (%zu error%s): the running "
 		        "configuration stays",
-		        errs.n, errs.n == 1 ? "" : "s");
+		        n, n == 1 ? "" : "s");
 		config_errors_free(&errs);
 		return -1;
 	}
+	for (size_t i = 0; i < errs.n; i++)
+		log_msg(LVL_WARN, "%s", errs.lines[i]);
+	config_errors_free(&errs);
 	if (listener_set_update(d->set, cfg, err, sizeof(err)) < 0) {
 		log_msg(LVL_ERROR,
 		        "reload failed: %s; the running configuration stays",
@@ -547,6 +554,11 @@ daemon_new(struct config *cfg, const struct daemon_opts *opts, unsigned nslots)
 		        strerror(errno));
 		goto fail;
 	}
+	for (size_t i = 0;
+	     opts->warnings != NULL && log_destination() != LOG_TO_STDERR &&
+	     i < opts->warnings->n;
+	     i++)
+		log_msg(LVL_WARN, "%s", opts->warnings->lines[i]);
 	/* Reloads read it again, after -d has moved to /. */
 	d->config_path = realpath(cfg->path, NULL);
 	if (d->config_path == NULL) {

@@ -30,6 +30,9 @@ struct worker_share;
 struct daemon_opts {
 	int verbosity; /* added to log_level: -v minus -q */
 	bool detach;   /* -d: fork, setsid, chdir /, stdio to /dev/null */
+	/* The configuration's warnings (NULL: none), shown on standard
+	 * error already: logged too once the log is open elsewhere. */
+	const struct config_errors *warnings;
 };
 
 /* Runs a lone daemon with CFG (takes the reference) until SIGTERM or

@@ -9,6 +9,7 @@
 #include "config.h"
 #include "exec.h"
 #include "relay.h"
+#include "resolve.h"
 #include "sig.h"
 #include "workers.h"
 
@@ -42,11 +43,13 @@ engine_new(const char *backend, bool relay_copy, struct worker_share *share,
 	e->relaysize = RELAY_BUF;
 	e->relaybuf = malloc(e->relaysize);
 	e->scratch = sig_scratch_new();
-	if (e->loop != NULL)
+	if (e->loop != NULL) {
 		e->children = exec_table_new(e->loop);
+		e->resolver = resolver_new(e->loop);
+	}
 	if (e->loop == NULL || (!relay_copy && e->relay_pool == NULL) ||
 	    e->peekbuf == NULL || e->relaybuf == NULL || e->scratch == NULL ||
-	    e->children == NULL) {
+	    e->children == NULL || e->resolver == NULL) {
 		engine_free(e);
 		errno = ENOMEM;
 		return NULL;
@@ -60,6 +63,7 @@ engine_free(struct engine *e)
 	if (e == NULL)
 		return;
 	exec_table_free(e->children);
+	resolver_free(e->resolver);
 	loop_free(e->loop);
 	free(e->peekbuf);
 	free(e->relaybuf);

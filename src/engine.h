@@ -22,6 +22,7 @@
 struct conn;
 struct exec_table;
 struct relay_pool;
+struct resolver;
 struct sig_scratch;
 struct worker_share;
 
@@ -38,6 +39,8 @@ struct engine {
 	/* The splice path's spare pipes; NULL when every relay copies. */
 	struct relay_pool *relay_pool;
 	struct exec_table *children; /* programs started by exec */
+	/* `connect` host names, looked up off the loop (resolve.h). */
+	struct resolver *resolver;
 	/* Every live connection, a list that conn.c keeps; NCONNS counts
 	 * the admitted ones. */
 	struct conn *conns;

@@ -137,9 +137,15 @@ bind_one(const struct addrinfo *ai, bool reuseport, bool probe)
 	if (fd < 0)
 		return -1;
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	/* [::] and 0.0.0.0 are separate listeners, as the user wrote them. */
-	if (ai->ai_family == AF_INET6)
-		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+	/* [::] and 0.0.0.0 are separate listeners, as the user wrote them;
+	 * the original Portsplit's `:::PORT` takes IPv4 too (the
+	 * configuration marks it AI_V4MAPPED), whatever the system's
+	 * default. */
+	if (ai->ai_family == AF_INET6) {
+		int v6only = !(ai->ai_flags & AI_V4MAPPED);
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only,
+		           sizeof(v6only));
+	}
 	if ((reuseport &&
 	     setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) < 0) ||
 	    bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 ||
@@ -150,6 +156,24 @@ bind_one(const struct addrinfo *ai, bool reuseport, bool probe)
 		return -1;
 	}
 	return fd;
+}
+
+/* "cannot listen on NAME: reason", and for a port the system keeps for
+ * root, the ways to get it. */
+static void
+listen_failed(char *err, size_t errlen, const char *name, int e)
+{
+	int n =
+	    snprintf(err, errlen, "cannot listen on %s: %s", name, strerror(e));
+
+	if (e == EACCES && n > 0 && (size_t)n < errlen)
+		snprintf(err + n, errlen - (size_t)n,
+		         " (ports below net.ipv4.ip_unprivileged_port_start, "
+		         "1024 by default, need root, or the "
+		         "CAP_NET_BIND_SERVICE capability: setcap "
+		         "cap_net_bind_service=+ep on the program, or "
+		         "AmbientCapabilities= in its systemd unit; or let "
+		         "systemd bind it: the socket unit)");
 }
 
 /* The same address and port (and IPv6 scope). */
@@ -240,8 +264,7 @@ bind_group(struct listener_set *set, struct bound **list,
 	*list = b;
 	return 0;
 fail:
-	snprintf(err, errlen, "cannot listen on %s: %s", b->name,
-	         strerror(errno));
+	listen_failed(err, errlen, b->name, errno);
 	bound_free(b);
 	return -1;
 }

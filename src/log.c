@@ -13,6 +13,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <syslog.h>
 #include <time.h>
 #include <unistd.h>
@@ -209,4 +211,28 @@ log_limited(const void *key, enum log_level level, const char *fmt, ...)
 	va_start(ap, fmt);
 	log_write(level, fmt, ap);
 	va_end(ap);
+}
+
+int
+log_syslog_check(void)
+{
+	static const int types[] = {SOCK_DGRAM, SOCK_STREAM};
+	struct sockaddr_un sun = {.sun_family = AF_UNIX};
+	int err = 0;
+
+	/* Where syslog(3) sends, tried the way it tries. */
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", _PATH_LOG);
+	for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
+		int fd = socket(AF_UNIX, types[i] | SOCK_CLOEXEC, 0);
+		if (fd < 0)
+			return -1;
+		if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0) {
+			close(fd);
+			return 0;
+		}
+		err = errno;
+		close(fd);
+	}
+	errno = err;
+	return -1;
 }

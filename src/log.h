@@ -17,6 +17,10 @@ enum log_dest { LOG_TO_STDERR, LOG_TO_SYSLOG, LOG_TO_FILE };
  * connects at once so that a later chroot does not cut it off. Returns 0,
  * or -1 with errno and the destination unchanged. */
 int log_open(enum log_dest dest, const char *path);
+/* Whether syslog(3) would reach a system logger (its socket, _PATH_LOG,
+ * accepts a connection): 0, or -1 with errno. Without one, syslog drops
+ * every line silently. */
+int log_syslog_check(void);
 /* Reopens the log file by its path (after rotation); for other
  * destinations does nothing. Returns 0, or -1 with errno and the old file
  * still in use. */

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <syslog.h>
 #include <unistd.h>
 
 #include "addr.h"
@@ -129,15 +130,24 @@ check(struct config *cfg)
 	printf("%s: configuration OK\n", cfg->path);
 	printf("listeners:\n");
 	for (size_t i = 0; i < cfg->nbinds; i++) {
-		printf("  %s", cfg->binds[i].text);
-		for (struct addrinfo *ai = cfg->binds[i].ai; ai != NULL;
+		const struct bind *b = &cfg->binds[i];
+		char a[ADDR_STRLEN];
+		printf("  %s", b->text);
+		/* The addresses, unless they say what the text says. */
+		if (b->ai != NULL)
+			addr_format(b->ai->ai_addr, a, sizeof(a));
+		for (struct addrinfo *ai = b->ai;
+		     ai != NULL &&
+		     (ai->ai_next != NULL || strcmp(a, b->text) != 0);
 		     ai = ai->ai_next) {
-			char a[ADDR_STRLEN];
 			addr_format(ai->ai_addr, a, sizeof(a));
-			printf("%s%s", ai == cfg->binds[i].ai ? " = " : ", ",
-			       a);
+			printf("%s%s", ai == b->ai ? " = " : ", ", a);
 		}
-		printf("   (%s:%d)\n", cfg->binds[i].file, cfg->binds[i].line);
+		if (b->dual_stack)
+			printf(" (IPv6 and IPv4)");
+		else if (b->ipv4_line != 0)
+			printf(" (IPv6 only: IPv4 is line %d)", b->ipv4_line);
+		printf("   (%s:%d)\n", b->file, b->line);
 	}
 	printf("services, in rank order:\n");
 	for (size_t i = 0; i < cfg->nservices; i++) {
@@ -335,7 +345,32 @@ main(int argc, char **argv)
 		print_errors(&errs);
 		return 1;
 	}
+	/* Host names are looked up per connection, off the loop; here,
+	 * before any loop runs, a name that does not resolve is worth a
+	 * warning. */
+	if (mode != CLASSIFY)
+		config_check_names(cfg, &errs);
+	/* Warnings: shown before anything starts, on the terminal (or the
+	 * journal) that started it; a log elsewhere gets them too. */
+	for (size_t i = 0; i < errs.n; i++)
+		fprintf(stderr, "%s\n", errs.lines[i]);
+	/* Lines sent to syslog with no logger to take them are lost without
+	 * a trace: say so while there is still a terminal to say it on. */
+	if ((cfg->log_dest == LOG_TO_SYSLOG ||
+	     (mode == RUN && detach && cfg->log_dest == LOG_TO_STDERR)) &&
+	    mode != CLASSIFY && log_syslog_check() < 0)
+		fprintf(stderr,
+		        "portsplit: warning: the log goes to syslog, and no "
+		        "system logger listens on %s (%s): every line will be "
+		        "lost; start one (rsyslog, systemd-journald), or write "
+		        "'log = /var/log/portsplit.log'%s\n",
+		        _PATH_LOG, strerror(errno),
+		        cfg->log_dest == LOG_TO_SYSLOG
+		            ? ""
+		            : " (with -d, 'log = stderr' means syslog)");
 	log_set_verbosity(cfg->log_level, verbosity);
+	if (mode != RUN)
+		config_errors_free(&errs);
 	switch (mode) {
 	case CHECK:
 		return check(cfg);
@@ -344,13 +379,18 @@ main(int argc, char **argv)
 	case RUN:
 		break;
 	}
-	struct daemon_opts dopts = {.verbosity = verbosity, .detach = detach};
+	struct daemon_opts dopts = {
+	    .verbosity = verbosity, .detach = detach, .warnings = &errs};
 	unsigned nworkers = cfg->workers > 0 ? cfg->workers : workers_auto();
+	int rc;
 	/* Several workers: a supervisor runs them, each a daemon of its own.
 	 * So does a chroot with a pid file, with one worker: the pid file's
 	 * folder stays open (outside the jail) for the removal at exit, and
 	 * no process that handles client bytes may hold a way out. */
 	if (nworkers > 1 || (cfg->chroot_dir != NULL && cfg->pid_path != NULL))
-		return supervisor_run(cfg, &dopts, nworkers);
-	return daemon_run(cfg, &dopts);
+		rc = supervisor_run(cfg, &dopts, nworkers);
+	else
+		rc = daemon_run(cfg, &dopts);
+	config_errors_free(&errs);
+	return rc;
 }

@@ -37,6 +37,8 @@ timeout 10 "$PORTSPLIT" --check "$T/good.ini" >/dev/null 2>&1
 is "$?" 0 "--check is the long form of -t"
 check "summary names the listener 127.0.0.1:28443" grep -q '127\.0\.0\.1:28443' "$T/good.out"
 check "summary names the listener on ::1" grep -q '::1' "$T/good.out"
+check "an address that is its own text is printed once" \
+	eval "grep -q '^  127\.0\.0\.1:28443   (' '$T/good.out' && ! grep -q '28443 = 127' '$T/good.out'"
 # Rank order: the first mention of each service comes in file order.
 off() { grep -bow -- "$1" "$T/good.out" | head -n 1 | cut -d: -f1; }
 o1=$(off ssh) o2=$(off httpsvc) o3=$(off tlssvc)

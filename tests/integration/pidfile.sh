@@ -83,7 +83,12 @@ rm -f "$PIDF"
 config "$T/bad.ini" "$PS"
 sed -i "s|^pid = .*|pid = $T/no-such-dir/portsplit.pid|" "$T/bad.ini"
 is "$(try "$T/bad.ini")" 1 "a pid file in a missing folder: exit 1"
-check "... with the reason" grep -q "pid file $T/no-such-dir/portsplit.pid: No such file or directory" "$T/try.log"
+check "... with the reason, naming the line" grep -q "$T/bad.ini:2: pid: folder '$T/no-such-dir' does not exist" "$T/try.log"
+check "... before listening" eval "! grep -q 'listening on' '$T/try.log'"
+# -t gives the same answer as the start.
+timeout 10 "$PORTSPLIT" -t "$T/bad.ini" >"$T/check.log" 2>&1
+is "$?" 1 "-t on a pid file in a missing folder: exit 1"
+check "... with the same reason" grep -q "^$T/bad.ini:2: pid: folder '$T/no-such-dir' does not exist" "$T/check.log"
 
 [ "$FAILED" = 0 ] || diag <"$T/try.log"
 finish

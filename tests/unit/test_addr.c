@@ -74,6 +74,10 @@ main(void)
 	resolves("::1:7898", AF_INET6, "[::1]:7898");
 	resolves(":::443", AF_INET6, "[::]:443");
 	resolves("0.0.0.0:1", AF_INET, "0.0.0.0:1");
+	/* An IPv4 client of a dual-stack (:::PORT) listener. */
+	resolves("[::ffff:192.0.2.7]:443", AF_INET6, "192.0.2.7:443");
+	resolves("[::ffff:0:c000:207]:443", AF_INET6,
+	         "[::ffff:0:c000:207]:443");
 
 	char *h, *p, err[256];
 	struct addrinfo *ai = NULL;

@@ -3,6 +3,10 @@
  * loaded and its errors must be exactly tests/config/NAME.err (empty: the
  * file is valid). Then a few values are checked directly. */
 #include <dirent.h>
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "config.h"
@@ -152,6 +156,114 @@ values(void)
 	}
 }
 
+/* The reader's edges: what the golden files cannot hold. */
+static void
+reader_edges(void)
+{
+	struct config *cfg;
+	struct config_errors errs;
+
+	ok(config_load("/nonexistent/portsplit.ini", &cfg, &errs) < 0 &&
+	       errs.n == 1,
+	   "a missing file is one error");
+	if (errs.n == 1)
+		ok_str(errs.lines[0],
+		       "/nonexistent/portsplit.ini: cannot open: No such file "
+		       "or directory",
+		       "a missing file: no line number, 'cannot open'");
+	config_errors_free(&errs);
+
+	cfg = load("\xef\xbb\xbf"
+	           "bind = 127.0.0.1:1\n[a]\nstring = x\n");
+	ok(cfg != NULL && cfg->nbinds == 1, "a UTF-8 BOM before line 1");
+	config_unref(cfg);
+
+	cfg = load("bind = 127.0.0.1:1\ntimeout = 0\n[a]\nstring = x\n");
+	ok(cfg != NULL && cfg->timeout_ms == 0,
+	   "timeout = 0: no limit, as in the original Portsplit");
+	config_unref(cfg);
+
+	cfg = load("bind = :::1\nbind = [::]:2\nbind = :::3\n"
+	           "bind = 127.0.0.1:3\nbind = ::1:4\n[a]\nstring = x\n");
+	ok(cfg != NULL && cfg->nbinds == 5 && cfg->binds[0].dual_stack &&
+	       !cfg->binds[1].dual_stack && !cfg->binds[2].dual_stack &&
+	       cfg->binds[2].ipv4_line == 4 && !cfg->binds[4].dual_stack,
+	   ":::PORT is dual stack unless IPv4 has a line on PORT; [::] and "
+	   "::1 are not");
+	config_unref(cfg);
+
+	cfg = load("bind = 127.0.0.1:1\n[a]\nstring = x\nconnect = "
+	           "localhost:2\n[b]\nstring = y\nconnect = ::1:3\n");
+	ok(cfg != NULL && cfg->services[0].backend == NULL &&
+	       strcmp(cfg->services[0].host, "localhost") == 0 &&
+	       strcmp(cfg->services[0].port, "2") == 0 &&
+	       cfg->services[1].backend != NULL &&
+	       cfg->services[1].host == NULL,
+	   "a connect host name is kept for lookups per connection, never "
+	   "resolved at load; numbers are");
+	config_unref(cfg);
+
+	const char *path = unit_tmpfile("bind = 127.0.0.1:1\n[a]\n"
+	                                "string = GET \nconnect = "
+	                                "127.0.0.1:2\n");
+	ok(config_load(path, &cfg, &errs) == 0 && errs.n == 1 &&
+	       errs.nwarnings == 1,
+	   "a warning does not stop the load, and comes back");
+	config_unref(cfg);
+	config_errors_free(&errs);
+	unlink(path);
+}
+
+/* A line of 128 MiB through a pipe: the reader keeps at most the limit of
+ * it, so the peak memory of a process that loads it stays far below the
+ * line (getline() would hold all of it). */
+static void
+bounded_line(void)
+{
+	char fifo[] = "/tmp/portsplit-unit-fifo-XXXXXX";
+	int fd = mkstemp(fifo);
+	struct rusage ru;
+	pid_t reader, writer;
+	int status = 0;
+
+	if (fd < 0 || close(fd) < 0 || unlink(fifo) < 0 ||
+	    mkfifo(fifo, 0600) < 0) {
+		ok(0, "fifo for the long line test");
+		return;
+	}
+	writer = fork();
+	if (writer == 0) {
+		static char chunk[1 << 16];
+		FILE *f = fopen(fifo, "w");
+		memset(chunk, 'a', sizeof(chunk));
+		fputs("bind = 127.0.0.1:1\n[a]\nstring = ", f);
+		for (int i = 0; i < 2048; i++)
+			fwrite(chunk, 1, sizeof(chunk), f);
+		fputs("\nstring = x\n", f);
+		fclose(f);
+		_exit(0);
+	}
+	reader = fork();
+	if (reader == 0) {
+		struct config *cfg;
+		struct config_errors errs;
+		int rc = config_load(fifo, &cfg, &errs);
+		_exit(rc < 0 && errs.n == 1 &&
+		              strstr(errs.lines[0], ":3: line too long "
+		                                    "(134217737 bytes") != NULL
+		          ? 0
+		          : 1);
+	}
+	waitpid(writer, NULL, 0);
+	if (wait4(reader, &status, 0, &ru) < 0)
+		memset(&ru, 0, sizeof(ru));
+	unlink(fifo);
+	ok(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+	   "a 128 MiB line is one error, 'line too long', on its line");
+	ok(ru.ru_maxrss < 64 * 1024,
+	   "reading it peaks at %ld KiB (under 64 MiB)", ru.ru_maxrss);
+}
+
 int
 main(void)
 {
@@ -159,6 +271,8 @@ main(void)
 	char path[512];
 
 	values();
+	reader_edges();
+	bounded_line();
 	snprintf(path, sizeof(path), "%s/config", dir ? dir : "tests");
 	if (chdir(path) < 0) {
 		printf("not ok - cannot enter %s\n", path);
