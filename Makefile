@@ -41,7 +41,7 @@ UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 BIN       = $(BUILD)/portsplit
 
-.PHONY: all asan check unit integration run bench bench-full lint format install clean deps test-deps fuzz fuzz-build
+.PHONY: all asan check unit integration hostile run bench bench-full lint format install clean deps test-deps fuzz fuzz-build
 
 all: $(BIN)
 asan: $(BIN)
@@ -66,6 +66,9 @@ unit: $(UNIT_BINS)
 
 integration: test-deps $(BIN)
 	PORTSPLIT=$(abspath $(BIN)) tests/run integration
+
+hostile: test-deps $(BIN)
+	PORTSPLIT=$(abspath $(BIN)) tests/run hostile
 
 # Installs the Debian packages the build (deps) or the tests (test-deps)
 # need, when run as root and missing; otherwise says what to install.

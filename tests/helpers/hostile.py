@@ -16,13 +16,21 @@ import argparse
 import codecs
 import json
 import os
+import resource
 import select
 import socket
 import sys
 import time
 
 
+def raise_nofile():
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+
+
 def hold(a):
+    raise_nofile()
     send = codecs.escape_decode(a.send.encode())[0]
     t0 = time.monotonic()
     deadline = t0 + a.max
