@@ -16,6 +16,8 @@ PKGS      = libpcre2-8 inih
 DEB_PKGS  = build-essential pkg-config libpcre2-dev libinih-dev python3
 # What the integration tests run: real clients and servers.
 TEST_PKGS = openssh-server openssh-client curl openssl socat netcat-openbsd procps
+# What `make fuzz` builds with: clang, libFuzzer and the sanitizer runtimes.
+FUZZ_PKGS = clang libclang-rt-14-dev llvm
 
 CC       ?= cc
 WARN      = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Werror
@@ -41,7 +43,7 @@ UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 BIN       = $(BUILD)/portsplit
 
-.PHONY: all asan check unit integration hostile run bench bench-full lint format install clean deps test-deps fuzz fuzz-build
+.PHONY: all asan check unit integration hostile run bench bench-full lint format install clean deps test-deps fuzz-deps fuzz fuzz-build
 
 all: $(BIN)
 asan: $(BIN)
@@ -70,10 +72,11 @@ integration: test-deps $(BIN)
 hostile: test-deps $(BIN)
 	PORTSPLIT=$(abspath $(BIN)) tests/run hostile
 
-# Installs the Debian packages the build (deps) or the tests (test-deps)
-# need, when run as root and missing; otherwise says what to install.
-deps test-deps:
-	@pkgs="$(if $(filter test-deps,$@),$(DEB_PKGS) $(TEST_PKGS),$(DEB_PKGS))"; \
+# Installs the Debian packages the build (deps), the tests (test-deps) or
+# the fuzzers (fuzz-deps) need, when run as root and missing; otherwise
+# says what to install.
+deps test-deps fuzz-deps:
+	@pkgs="$(if $(filter test-deps,$@),$(DEB_PKGS) $(TEST_PKGS),$(if $(filter fuzz-deps,$@),$(DEB_PKGS) $(FUZZ_PKGS),$(DEB_PKGS)))"; \
 	missing=""; for p in $$pkgs; do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
@@ -126,7 +129,8 @@ $(FUZZ_DIR)/obj:
 
 fuzz-build: $(FUZZ_BINS)
 
-fuzz: fuzz-build
+fuzz: fuzz-deps
+	$(MAKE) fuzz-build
 	FUZZ_DIR=$(abspath $(FUZZ_DIR)) FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz/run
 
 install: $(BIN)
