@@ -14,18 +14,25 @@
 
 #include "config.h"
 
-static char path[256];
+static char dir[64], path[256];
+
+static void
+cleanup(void)
+{
+	unlink(path);
+	rmdir(dir);
+}
 
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-	char dir[] = "/tmp/portsplit-fuzz-config-XXXXXX";
-
 	(void)argc;
 	(void)argv;
+	snprintf(dir, sizeof(dir), "/tmp/portsplit-fuzz-config-XXXXXX");
 	if (mkdtemp(dir) == NULL)
 		abort();
 	snprintf(path, sizeof(path), "%s/fuzz.ini", dir);
+	atexit(cleanup);
 	return 0;
 }
 
