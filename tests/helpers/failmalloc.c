@@ -69,16 +69,18 @@ should_fail(size_t n)
 	struct stat st;
 	int fd;
 
+	/* Looked up until found: the first allocations (a sanitizer's
+	 * start-up) may come before the environment is there. */
 	if (flag == NULL) {
 		flag = getenv("FAILMALLOC_FLAG");
-		if (flag == NULL)
-			flag = "";
-		else if (strlen(flag) + 7 < sizeof(count)) {
-			memcpy(count, flag, strlen(flag));
-			memcpy(count + strlen(flag), ".count", 7);
+		if (flag == NULL || strlen(flag) + 7 > sizeof(count)) {
+			flag = NULL;
+			return 0;
 		}
+		memcpy(count, flag, strlen(flag));
+		memcpy(count + strlen(flag), ".count", 7);
 	}
-	if (flag[0] == '\0' || stat(flag, &st) < 0 || n < (size_t)st.st_size)
+	if (stat(flag, &st) < 0 || n < (size_t)st.st_size)
 		return 0;
 	fd = open(count, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
 	if (fd >= 0) {
