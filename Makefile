@@ -7,6 +7,7 @@
 #   make run        build (installing Debian packages when root) and start the demo
 #   make bench      the benchmark against a direct connection and the peers
 #   make lint       clang-format check
+#   make fuzz       each libFuzzer harness for FUZZ_SECONDS (60) with clang
 #   make install    install into $(DESTDIR)$(PREFIX)
 
 PREFIX   ?= /usr/local
@@ -15,6 +16,8 @@ PKGS      = libpcre2-8 inih
 DEB_PKGS  = build-essential pkg-config libpcre2-dev libinih-dev python3
 # What the integration tests run: real clients and servers.
 TEST_PKGS = openssh-server openssh-client curl openssl socat netcat-openbsd procps strace
+# What `make fuzz` builds with: clang, libFuzzer and the sanitizer runtimes.
+FUZZ_PKGS = clang libclang-rt-14-dev llvm
 
 CC       ?= cc
 WARN      = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Werror
@@ -40,7 +43,7 @@ UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 BIN       = $(BUILD)/portsplit
 
-.PHONY: all asan check unit integration run bench bench-full lint format install clean deps test-deps
+.PHONY: all asan check unit integration hostile run bench bench-full lint format install clean deps test-deps fuzz-deps fuzz fuzz-build
 
 all: $(BIN)
 asan: $(BIN)
@@ -66,10 +69,14 @@ unit: $(UNIT_BINS)
 integration: test-deps $(BIN)
 	PORTSPLIT=$(abspath $(BIN)) tests/run integration
 
-# Installs the Debian packages the build (deps) or the tests (test-deps)
-# need, when run as root and missing; otherwise says what to install.
-deps test-deps:
-	@pkgs="$(if $(filter test-deps,$@),$(DEB_PKGS) $(TEST_PKGS),$(DEB_PKGS))"; \
+hostile: test-deps $(BIN)
+	PORTSPLIT=$(abspath $(BIN)) tests/run hostile
+
+# Installs the Debian packages the build (deps), the tests (test-deps) or
+# the fuzzers (fuzz-deps) need, when run as root and missing; otherwise
+# says what to install.
+deps test-deps fuzz-deps:
+	@pkgs="$(if $(filter test-deps,$@),$(DEB_PKGS) $(TEST_PKGS),$(if $(filter fuzz-deps,$@),$(DEB_PKGS) $(FUZZ_PKGS),$(DEB_PKGS)))"; \
 	missing=""; for p in $$pkgs; do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
@@ -92,10 +99,39 @@ bench-full: $(BIN)
 	PORTSPLIT=$(abspath $(BIN)) bench/run --full
 
 lint:
-	clang-format --dry-run --Werror src/*.c src/*.h tests/unit/*.c tests/unit/*.h
+	clang-format --dry-run --Werror src/*.c src/*.h tests/unit/*.c tests/unit/*.h tests/fuzz/*.c tests/fuzz/*.h
 
 format:
-	clang-format -i src/*.c src/*.h tests/unit/*.c tests/unit/*.h
+	clang-format -i src/*.c src/*.h tests/unit/*.c tests/unit/*.h tests/fuzz/*.c tests/fuzz/*.h
+
+# Fuzzing: libFuzzer harnesses (tests/fuzz/fuzz_*.c) linked with the
+# program's objects rebuilt by clang under ASan + UBSan in build/fuzz, with
+# the source tree's signature library compiled in. tests/fuzz/run runs each
+# for FUZZ_SECONDS and fails on any crash, leak or disagreement.
+FUZZ_CC      = clang
+FUZZ_SECONDS ?= 60
+FUZZ_DIR     = build/fuzz
+FUZZ_CFLAGS  = -std=gnu11 $(WARN) -g -O1 -fno-omit-frame-pointer \
+               -fsanitize=address,undefined -fno-sanitize-recover=undefined \
+               $(shell pkg-config --cflags $(PKGS) 2>/dev/null) \
+               -DSIGNATURE_DIR='"$(CURDIR)/signatures"' -DPORTSPLIT_VERSION='"$(VERSION)"'
+FUZZ_OBJS   := $(patsubst src/%.c,$(FUZZ_DIR)/obj/%.o,$(filter-out src/main.c,$(SRCS)))
+FUZZ_BINS   := $(patsubst tests/fuzz/%.c,$(FUZZ_DIR)/%,$(wildcard tests/fuzz/fuzz_*.c))
+
+$(FUZZ_DIR)/obj/%.o: src/%.c $(wildcard src/*.h) | $(FUZZ_DIR)/obj
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
+
+$(FUZZ_DIR)/fuzz_%: tests/fuzz/fuzz_%.c $(wildcard tests/fuzz/*.h) $(FUZZ_OBJS)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -Isrc -o $@ $< $(FUZZ_OBJS) $(LIBS) -ldl
+
+$(FUZZ_DIR)/obj:
+	mkdir -p $@
+
+fuzz-build: $(FUZZ_BINS)
+
+fuzz: fuzz-deps
+	$(MAKE) fuzz-build
+	FUZZ_DIR=$(abspath $(FUZZ_DIR)) FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz/run
 
 install: $(BIN)
 	install -D -m 755 $(BIN) $(DESTDIR)$(PREFIX)/bin/portsplit

@@ -631,6 +631,22 @@ add_sig(struct parse *p, struct pgroup *g, bool regex, const char *value)
 		if (sig == NULL)
 			snprintf(err, sizeof(err), "out of memory");
 	}
+	if (sig == NULL && expanded != NULL) {
+		/* The library's pattern compiles on its own (the tests see to
+		 * that): what broke it is the number of arguments, so say it
+		 * at the user's line, once. */
+		if (!g->arg_error)
+			add_error(
+			    p->errs, g->file, g->line,
+			    "signature %.*s: with %zu arguments the regex "
+			    "at %s:%d cannot be compiled (%s): split the "
+			    "arguments over several 'signature =' lines",
+			    (int)strcspn(g->name, " "), g->name, g->nargs,
+			    p->file, p->line, err);
+		g->arg_error = true;
+		free(expanded);
+		return;
+	}
 	if (sig == NULL) {
 		perr(p, "%s", err);
 		free(expanded);

@@ -40,6 +40,7 @@
 #include "exec.h"
 #include "listener.h"
 #include "log.h"
+#include "nofile.h"
 #include "pidfile.h"
 #include "privs.h"
 #include "workers.h"
@@ -118,6 +119,28 @@ same_text(const char *a, const char *b)
 	return a == b || (a != NULL && b != NULL && strcmp(a, b) == 0);
 }
 
+/* Warns when CFG's maxconn cannot fit in the descriptor limit: past it
+ * accepts fail with EMFILE (and are paused), long before maxconn. */
+static void
+check_nofile(const struct daemon *d, const struct config *cfg)
+{
+	unsigned long limit = nofile_limit(), per, need, fits;
+
+	per = d->relay_copy ? NOFILE_PER_CONN_COPY : NOFILE_PER_CONN_SPLICE;
+	need = nofile_needed(cfg->maxconn, cfg->nbinds, !d->relay_copy);
+	if (need <= limit)
+		return;
+	fits = limit > need - (unsigned long)cfg->maxconn * per
+	           ? (limit - (need - (unsigned long)cfg->maxconn * per)) / per
+	           : 0;
+	log_msg(LVL_WARN,
+	        "maxconn %u needs up to %lu descriptors per process (%lu per "
+	        "connection, %d more and one per listener) but the limit is "
+	        "%lu: about %lu connections fit; raise the limit "
+	        "(LimitNOFILE= in the unit, ulimit -n) or lower maxconn",
+	        cfg->maxconn, need, per, NOFILE_RESERVE, limit, fits);
+}
+
 int
 daemon_reload(struct daemon *d)
 {
@@ -181,6 +204,7 @@ daemon_reload(struct daemon *d)
 	config_unref(old);
 	log_msg(LVL_INFO, "reloaded: %zu services, %zu bind lines",
 	        cfg->nservices, cfg->nbinds);
+	check_nofile(d, cfg);
 	return 0;
 }
 
@@ -583,6 +607,13 @@ daemon_new(struct config *cfg, const struct daemon_opts *opts, unsigned nslots)
 	}
 	if (check_env(d) < 0)
 		goto fail;
+	/* Workers inherit the raised limit. */
+	unsigned long soft, hard;
+	if (nofile_raise(&soft, &hard) < 0)
+		log_msg(LVL_WARN,
+		        "cannot raise the descriptor limit from %lu to %lu: %s",
+		        soft, hard, strerror(errno));
+	check_nofile(d, cfg);
 	return d;
 fail:
 	daemon_free(d);

@@ -454,19 +454,26 @@ exec_table_reap(struct exec_table *t)
 
 /* --- the environment --- */
 
+/* What a program inherits from the daemon's environment: what a shell and
+ * the C library need to find programs, files, the user's language and the
+ * time zone, and TERM for a pty. Everything else stays behind: the
+ * descriptors and sockets that systemd handed to portsplit (LISTEN_FDS,
+ * LISTEN_PID, LISTEN_FDNAMES, NOTIFY_SOCKET, WATCHDOG_*), its credentials
+ * and journal stream, and whatever the operator's shell happened to hold
+ * (an agent socket, LD_PRELOAD): none of it is meant for a program started
+ * on a client's behalf. */
 static bool
-replaced(const char *entry)
+inherited(const char *entry)
 {
-	static const char *const names[] = {"PROTO=", "PORTSPLIT_SERVICE="};
-	static const char *const prefixes[] = {"TCPREMOTE", "TCPLOCAL"};
+	static const char *const names[] = {
+	    "PATH=", "HOME=",     "USER=", "LOGNAME=", "SHELL=",
+	    "LANG=", "LANGUAGE=", "TZ=",   "TERM=",    "TMPDIR=",
+	};
 
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
 		if (strncmp(entry, names[i], strlen(names[i])) == 0)
 			return true;
-	for (size_t i = 0; i < sizeof(prefixes) / sizeof(prefixes[0]); i++)
-		if (strncmp(entry, prefixes[i], strlen(prefixes[i])) == 0)
-			return true;
-	return false;
+	return strncmp(entry, "LC_", 3) == 0 && strchr(entry, '=') != NULL;
 }
 
 /* Appends one "NAME=value" to ENV (at *K) from the text block at *TEXT. */
@@ -506,7 +513,7 @@ exec_env_new(char *const *base, const char *service,
 		return NULL;
 	text = (char *)(env + n + OURS + 1);
 	for (size_t i = 0; i < n; i++)
-		if (!replaced(base[i]))
+		if (inherited(base[i]))
 			env[k++] = base[i];
 	env_add(env, &k, &text, &left, "PROTO=TCP");
 	env_add(env, &k, &text, &left, "TCPREMOTEIP=%s", rhost);

@@ -69,8 +69,10 @@ void exec_detach(struct exec *e);
 /* The program's process id. */
 pid_t exec_pid(const struct exec *e);
 
-/* Builds the program's environment: BASE without any PROTO, TCPREMOTE*,
- * TCPLOCAL* or PORTSPLIT_SERVICE, then PROTO=TCP, TCPREMOTEIP,
+/* Builds the program's environment: from BASE only PATH, HOME, USER,
+ * LOGNAME, SHELL, LANG, LANGUAGE, LC_*, TZ, TERM and TMPDIR (nothing of
+ * systemd's LISTEN_*, NOTIFY_SOCKET, WATCHDOG_* or anything else), then
+ * PROTO=TCP, TCPREMOTEIP,
  * TCPREMOTEPORT, TCPLOCALIP, TCPLOCALPORT (from REMOTE and LOCAL) and
  * PORTSPLIT_SERVICE=SERVICE. Returns one allocation (free with
  * exec_env_free) whose strings borrow BASE's, or NULL when out of

@@ -24,8 +24,8 @@ struct forward {
 	struct loop_timer *timer;
 	forward_done_fn *fn; /* NULL once cancelled */
 	void *arg;
-	bool deferred; /* a failure report is queued on the loop */
-	int checks;    /* deferred on_check calls still queued */
+	bool failed; /* every address failed: the timer reports it */
+	int checks;  /* deferred on_check calls still queued */
 };
 
 static void attempt(struct forward *f);
@@ -34,7 +34,7 @@ static void attempt(struct forward *f);
 static void
 release(struct forward *f)
 {
-	if (f->fn == NULL && f->checks == 0 && !f->deferred)
+	if (f->fn == NULL && f->checks == 0)
 		free(f);
 }
 
@@ -112,24 +112,19 @@ on_check(void *arg)
 static void
 on_timeout(void *arg)
 {
-	fail_attempt(arg, ETIMEDOUT);
-}
-
-static void
-on_all_failed(void *arg)
-{
 	struct forward *f = arg;
 
-	f->deferred = false;
-	if (f->fn == NULL) {
-		release(f); /* cancelled while the report was queued */
-		return;
-	}
-	end(f, -1);
+	if (f->failed)
+		end(f, -1);
+	else
+		fail_attempt(f, ETIMEDOUT);
 }
 
-/* Starts the next address's attempt, or reports failure (deferred, so that
- * the callback never runs inside forward_start). */
+/* Starts the next address's attempt, or reports failure: from the timer,
+ * armed to fire at once, so that the callback never runs inside
+ * forward_start. Arming cannot fail (the loop reserved the timer's place
+ * when it was made), so no report is ever lost; a cancel frees the timer
+ * and with it the report. */
 static void
 attempt(struct forward *f)
 {
@@ -160,9 +155,8 @@ attempt(struct forward *f)
 		loop_timer_arm(f->timer, f->timeout_ms);
 		return;
 	}
-	f->deferred = true;
-	if (loop_defer(f->loop, on_all_failed, f) < 0)
-		abort(); /* a lost callback would leak the connection */
+	f->failed = true;
+	loop_timer_arm(f->timer, 0);
 }
 
 struct forward *

@@ -34,6 +34,7 @@ struct loop {
 	bool stop;
 	struct loop_timer **heap;
 	size_t nheap, capheap;
+	size_t ntimers; /* made and not freed: capheap is at least this */
 	struct deferred *deferred;
 	size_t ndeferred, capdeferred;
 	struct loop_watch *dead;
@@ -242,6 +243,20 @@ loop_timer_new(struct loop *l, loop_fn *fn, void *arg)
 
 	if (t == NULL)
 		return NULL;
+	/* Each timer takes at most one place in the heap: reserving it now
+	 * means arming can never fail, and a timer that could not be armed
+	 * would never fire and leak whatever waits for it. */
+	if (l->ntimers == l->capheap) {
+		size_t cap = l->capheap ? l->capheap * 2 : 64;
+		void *p = realloc(l->heap, cap * sizeof(*l->heap));
+		if (p == NULL) {
+			free(t);
+			return NULL;
+		}
+		l->heap = p;
+		l->capheap = cap;
+	}
+	l->ntimers++;
 	t->loop = l;
 	t->idx = NOT_ARMED;
 	t->fn = fn;
@@ -273,14 +288,7 @@ loop_timer_arm(struct loop_timer *t, uint64_t delay_ms)
 	struct loop *l = t->loop;
 
 	loop_timer_disarm(t);
-	if (l->nheap == l->capheap) {
-		size_t cap = l->capheap ? l->capheap * 2 : 64;
-		void *p = realloc(l->heap, cap * sizeof(*l->heap));
-		if (p == NULL)
-			abort(); /* a timer that cannot fire would leak */
-		l->heap = p;
-		l->capheap = cap;
-	}
+	/* Never full: every timer's place was reserved when it was made. */
 	t->when = l->now_ms + delay_ms;
 	t->idx = l->nheap;
 	l->heap[l->nheap++] = t;
@@ -293,6 +301,7 @@ loop_timer_free(struct loop_timer *t)
 	if (t == NULL)
 		return;
 	loop_timer_disarm(t);
+	t->loop->ntimers--;
 	free(t);
 }
 

@@ -3,7 +3,9 @@
 # socket itself (blocking, with the bytes the decision was made on still
 # unread), its standard error is a pipe to the log, it gets the UCSPI
 # variables and exactly descriptors 0, 1 and 2; its exit status is on the
-# connection's close line.
+# connection's close line. Of the daemon's own environment it keeps PATH,
+# HOME, LANG, LC_*, TZ and the like, and nothing of systemd's socket
+# activation, notification or watchdog variables, nor anything else.
 . "$(dirname "$0")/../lib.sh"
 
 read -r PS <<<"$(free_ports 1)"
@@ -15,6 +17,9 @@ echo "first=\$first"
 for v in PROTO TCPREMOTEIP TCPREMOTEPORT TCPLOCALIP TCPLOCALPORT PORTSPLIT_SERVICE; do
 	eval "echo \$v=\\\$\$v"
 done
+echo "leaked=\$(env | grep -E '^(LISTEN_|NOTIFY_SOCKET|WATCHDOG_|PORTSPLIT_TEST_SECRET)' | cut -d= -f1 | sort | tr '\n' ' ')"
+echo "LANG=\$LANG TZ=\$TZ LC_COLLATE=\$LC_COLLATE"
+echo "PATH=\$PATH"
 echo "fds=\$(ls /proc/self/fd | tr '\n' ' ')"
 echo "fd0=\$(readlink /proc/\$\$/fd/0) fd1=\$(readlink /proc/\$\$/fd/1) fd2=\$(readlink /proc/\$\$/fd/2)"
 echo "blocking=\$("$PYTHON" -c 'import os; print(os.get_blocking(0))')"
@@ -33,7 +38,12 @@ timeout = 5
 string = HELLO
 exec = $T/prog.sh
 EOF
-ps_start "$T/portsplit.ini" "$PS"
+# What systemd, a shell and the operator put in the daemon's environment.
+# LISTEN_PID names another process, so a daemon that reads LISTEN_FDS
+# takes nothing from it.
+LISTEN_FDS=1 LISTEN_PID=1 LISTEN_FDNAMES=web NOTIFY_SOCKET=$T/notify \
+	WATCHDOG_USEC=30000000 WATCHDOG_PID=1 PORTSPLIT_TEST_SECRET=hunter2 \
+	LANG=C.UTF-8 TZ=UTC LC_COLLATE=C ps_start "$T/portsplit.ini" "$PS"
 
 talk 127.0.0.1 "$PS" send 'HELLO exec-test\n' expect 'done\n' 10 eof 5 >"$T/out" 2>"$T/talk.err"
 is "$?" 0 "the program answers and closes the connection"
@@ -47,6 +57,9 @@ is "$(val TCPREMOTEPORT)" "${client##*:}" "TCPREMOTEPORT is the client's own por
 is "$(val TCPLOCALIP)" 127.0.0.1 "TCPLOCALIP is the listener's address"
 is "$(val TCPLOCALPORT)" "$PS" "TCPLOCALPORT is the listener's port"
 is "$(val PORTSPLIT_SERVICE)" envtest "PORTSPLIT_SERVICE names the section"
+is "$(val leaked)" "" "no LISTEN_*, NOTIFY_SOCKET, WATCHDOG_* or other daemon variable reaches the program"
+is "$(grep '^LANG=' "$T/out")" "LANG=C.UTF-8 TZ=UTC LC_COLLATE=C" "LANG, TZ and LC_* are passed on"
+is "$(val PATH)" "$PATH" "PATH is passed on"
 is "$(val fds)" "0 1 2 3 " "the program has exactly fds 0, 1, 2 (and 3: ls's own directory)"
 fdline=$(grep '^fd0=' "$T/out")
 check "fds 0 and 1 are one socket, fd 2 a pipe ($fdline)" \

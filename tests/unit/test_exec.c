@@ -48,7 +48,19 @@ env_v4(void)
 	    "TCPLOCALPORT=1",
 	    "PORTSPLIT_SERVICE=old",
 	    "HOME=/root",
-	    "TCPX=kept",
+	    "TCPX=dropped",
+	    "LISTEN_FDS=2",
+	    "LISTEN_PID=1",
+	    "LISTEN_FDNAMES=a:b",
+	    "NOTIFY_SOCKET=/run/systemd/notify",
+	    "WATCHDOG_USEC=30000000",
+	    "WATCHDOG_PID=1",
+	    "LD_PRELOAD=/tmp/x.so",
+	    "LANG=C.UTF-8",
+	    "LC_ALL=C",
+	    "TZ=UTC",
+	    "TERM=xterm",
+	    "LCX=dropped",
 	    NULL,
 	};
 	struct sockaddr_in remote = {.sin_family = AF_INET,
@@ -72,13 +84,23 @@ env_v4(void)
 	check_var(env, "PORTSPLIT_SERVICE", "ssh");
 	check_var(env, "PATH", "/usr/bin:/bin");
 	check_var(env, "HOME", "/root");
-	check_var(env, "TCPX", "kept");
+	check_var(env, "LANG", "C.UTF-8");
+	check_var(env, "LC_ALL", "C");
+	check_var(env, "TZ", "UTC");
+	check_var(env, "TERM", "xterm");
 	ok(lookup(env, "TCPREMOTEHOST", &n) == NULL,
 	   "an inherited TCPREMOTEHOST is dropped, not passed on stale");
+	static const char *const dropped[] = {
+	    "TCPX",           "LISTEN_FDS",    "LISTEN_PID",
+	    "LISTEN_FDNAMES", "NOTIFY_SOCKET", "WATCHDOG_USEC",
+	    "WATCHDOG_PID",   "LD_PRELOAD",    "LCX"};
+	for (size_t i = 0; i < sizeof(dropped) / sizeof(dropped[0]); i++)
+		ok(lookup(env, dropped[i], &n) == NULL,
+		   "the daemon's %s is not passed on", dropped[i]);
 	size_t count = 0;
 	while (env[count] != NULL)
 		count++;
-	ok(count == 9, "9 variables: 3 kept + 6 ours (%zu)", count);
+	ok(count == 12, "12 variables: 6 kept + 6 ours (%zu)", count);
 	exec_env_free(env);
 }
 
