@@ -28,7 +28,7 @@
 /* The first delay of the timer that looks when the threshold is not met. */
 #define PACE_TIMER_MS 10
 /* Its delay doubles each time it fires, up to this. */
-#define PACE_TIMER_MAX_MS 2000
+#define PACE_TIMER_MAX_MS 1000
 
 struct pace {
 	uint64_t work;     /* bytes looked at so far, summed over the looks */
