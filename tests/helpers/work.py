@@ -9,12 +9,12 @@ connection (system calls, peeks), not its time.
   seq HOST PORT N REQUEST          N connections one after the other: send
                                    REQUEST, read to EOF, close; exit 0 when
                                    every one got a non-empty answer
-  drip HOST PORT BYTES [--gap S] [--host NAME]
+  drip HOST PORT BYTES [--gap S] [--host-name NAME] [--whole]
                                    one connection (TCP_NODELAY): an HTTP
                                    request of BYTES bytes, its Host line last,
                                    sent one byte per write (one per segment),
-                                   S seconds apart; then reads the answer to
-                                   EOF and prints it
+                                   S seconds apart (--whole: in one piece);
+                                   then reads the answer to EOF, prints it
 
 Standard library only; every blocking call has a timeout. TEXT and REQUEST
 take Python escapes (\\r \\n \\xNN).
@@ -99,6 +99,9 @@ def run_drip(args):
     s = socket.create_connection((args.host, args.port), timeout=30)
     s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     deadline = time.monotonic() + 300
+    if args.whole:
+        s.sendall(req)
+        req = b""
     for i in range(len(req)):
         s.send(req[i:i + 1])
         if args.gap:
@@ -106,7 +109,8 @@ def run_drip(args):
         if time.monotonic() > deadline:
             print("drip: gave up after 300 s", file=sys.stderr)
             return 1
-    s.shutdown(socket.SHUT_WR) if args.shut else None
+    if args.shut:
+        s.shutdown(socket.SHUT_WR)
     answer = read_to_eof(s)
     s.close()
     sys.stdout.buffer.write(answer)
@@ -131,6 +135,7 @@ def main():
     d.add_argument("--gap", type=float, default=0.0)
     d.add_argument("--host-name", default="drip.example")
     d.add_argument("--shut", action="store_true")
+    d.add_argument("--whole", action="store_true")
     a = p.parse_args()
     if a.cmd == "reply":
         serve_reply(a)
