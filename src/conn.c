@@ -232,6 +232,34 @@ on_client(void *arg, int fd, unsigned events)
 	look(c, fd, events);
 }
 
+/* Undecided after the first look: the decision timer starts (it counts
+ * from accept), and the pace timer is made. Returns 0, or -1 when out of
+ * memory: C is then gone. */
+static int
+start_timers(struct conn *c)
+{
+	uint64_t spent;
+
+	if (c->timer != NULL)
+		return 0;
+	spent = (loop_clock_us() - c->start_us) / 1000;
+	c->timer = loop_timer_new(c->e->loop, on_timeout, c);
+	c->pace_timer = loop_timer_new(c->e->loop, on_pace, c);
+	if (c->timer == NULL || c->pace_timer == NULL) {
+		log_limited(conn_accepted, LVL_ERROR,
+		            "out of memory: closing conn=%llu",
+		            (unsigned long long)c->id);
+		conn_end(c);
+		return -1;
+	}
+	/* timeout = 0: no limit, the client is waited for. */
+	if (c->cfg->timeout_ms > 0)
+		loop_timer_arm(c->timer, c->cfg->timeout_ms > spent
+		                             ? c->cfg->timeout_ms - spent
+		                             : 0);
+	return 0;
+}
+
 /* Peeks at everything buffered and decides, or sets when to look again. */
 static void
 look(struct conn *c, int fd, unsigned events)
@@ -241,8 +269,10 @@ look(struct conn *c, int fd, unsigned events)
 	ssize_t n = peek(c);
 
 	if (n < 0) {
-		if (errno == EAGAIN && !(events & LOOP_ERR))
+		if (errno == EAGAIN && !(events & LOOP_ERR)) {
+			start_timers(c); /* nothing yet: undecided */
 			return;
+		}
 		log_msg(LVL_DEBUG,
 		        "client gone conn=%llu before a decision: %s",
 		        (unsigned long long)c->id,
@@ -257,26 +287,8 @@ look(struct conn *c, int fd, unsigned events)
 		decide(c, &v);
 		return;
 	}
-	/* Undecided after the first look: the decision timer starts (it
-	 * counts from accept), and the pace timer is made. */
-	if (c->timer == NULL) {
-		uint64_t spent = (loop_clock_us() - c->start_us) / 1000;
-		c->timer = loop_timer_new(c->e->loop, on_timeout, c);
-		c->pace_timer = loop_timer_new(c->e->loop, on_pace, c);
-		if (c->timer == NULL || c->pace_timer == NULL) {
-			log_limited(conn_accepted, LVL_ERROR,
-			            "out of memory: closing conn=%llu",
-			            (unsigned long long)c->id);
-			conn_end(c);
-			return;
-		}
-		/* timeout = 0: no limit, the client is waited for. */
-		if (c->cfg->timeout_ms > 0)
-			loop_timer_arm(c->timer,
-			               c->cfg->timeout_ms > spent
-			                   ? c->cfg->timeout_ms - spent
-			                   : 0);
-	}
+	if (start_timers(c) < 0)
+		return;
 	/* Wake up for new bytes only, as many as pace.c says a look is
 	 * worth. */
 	uint32_t wait_ms;
