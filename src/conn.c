@@ -143,15 +143,19 @@ decide(struct conn *c, const struct verdict *v)
 	char text[512], why[600];
 	double ms = (double)(loop_clock_us() - c->start_us) / 1000.0;
 
-	/* Escaped, so the quoted value stays one field of the line. */
-	matcher_explain(c->m, v, text, sizeof(text));
-	bytes_escape((const uint8_t *)text, strlen(text), why, sizeof(why));
 	c->service = verdict_service_name(v);
-	log_msg(LVL_INFO,
-	        "decision conn=%llu client=%s listener=%s service=%s "
-	        "why=\"%s\" bytes=%zu ms=%.3f peeks=%u",
-	        (unsigned long long)c->id, c->client, c->listener, c->service,
-	        why, v->bytes, ms, c->pace.looks + 1);
+	/* Explaining costs more than deciding: only when it is logged.
+	 * Escaped, so the quoted value stays one field of the line. */
+	if (log_enabled(LVL_INFO)) {
+		matcher_explain(c->m, v, text, sizeof(text));
+		bytes_escape((const uint8_t *)text, strlen(text), why,
+		             sizeof(why));
+		log_msg(LVL_INFO,
+		        "decision conn=%llu client=%s listener=%s service=%s "
+		        "why=\"%s\" bytes=%zu ms=%.3f peeks=%u",
+		        (unsigned long long)c->id, c->client, c->listener,
+		        c->service, why, v->bytes, ms, c->pace.looks + 1);
+	}
 	if (log_enabled(LVL_DEBUG)) {
 		char esc[200];
 		bytes_escape(c->e->peekbuf, v->bytes < 64 ? v->bytes : 64, esc,
@@ -342,7 +346,7 @@ conn_end(struct conn *c)
 {
 	struct engine *e = c->e;
 
-	if (c->service != NULL) {
+	if (c->service != NULL && log_enabled(LVL_INFO)) {
 		/* Bytes that went straight to a program are not known. */
 		char up[24] = "-", down[24] = "-", status[32] = "";
 		if (!c->res.uncounted) {
