@@ -118,6 +118,25 @@ main(void)
 	       strstr(err, "offset 9") != NULL,
 	   "a bad regex is an error with its offset: %s", err);
 
+	/* A scan over the largest max_peek is not cut off: the budget grows
+	 * with the subject (at a fixed 50 000 it gave up near 50 KB). */
+	{
+		size_t big = 65536;
+		uint8_t *data = calloc(1, big);
+		data[big - 2] = 'X';
+		data[big - 1] = 'Y';
+		s = re("(?s).*?XY");
+		unsigned long before = sig_scratch_limit_hits(scratch);
+		ok(sig_eval(s, data, big - 1, false, scratch) == SIG_UNDECIDED,
+		   "a scan over 64 KB without its end is undecided");
+		ok(sig_eval(s, data, big, true, scratch) == SIG_MATCH,
+		   "a scan over 64 KB finds its match at the end");
+		ok(sig_scratch_limit_hits(scratch) == before,
+		   "no match limit hit scanning 64 KB");
+		sig_free(s);
+		free(data);
+	}
+
 	/* A catastrophic pattern is cut off by the match limit: a bounded
 	 * amount of work, counted as no match. */
 	char subject[32];
