@@ -8,7 +8,13 @@
  * SOFT, because SOFT reports a full match as soon as one exists and so
  * decides too early on `$`, `\b` and lookaheads. When the data is final one
  * plain match decides. Match and depth limits bound the cost of any pattern
- * on any input. */
+ * on any input.
+ *
+ * The data is bytes, not lines of text, so `.` matches any byte, a newline
+ * too (PCRE2_DOTALL; `(?-s)` in a pattern turns it off). Without it, every
+ * binary field written as `.` (a length, an ID, a nonce) would refuse the
+ * values 0x0a and, under some newline conventions, 0x0d: a TLS record of
+ * length 0x010e or a DNS query whose random ID holds 0x0a would miss. */
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include "sig.h"
 
@@ -64,8 +70,8 @@ sig_new_regex(const char *pattern, char *err, size_t errlen)
 	struct sig *s;
 	pcre2_code *re =
 	    pcre2_compile((PCRE2_SPTR)pattern, PCRE2_ZERO_TERMINATED,
-	                  PCRE2_ANCHORED | PCRE2_NEVER_UTF | PCRE2_NEVER_UCP |
-	                      PCRE2_NEVER_BACKSLASH_C,
+	                  PCRE2_ANCHORED | PCRE2_DOTALL | PCRE2_NEVER_UTF |
+	                      PCRE2_NEVER_UCP | PCRE2_NEVER_BACKSLASH_C,
 	                  &errcode, &erroff, NULL);
 
 	if (re == NULL) {

@@ -107,8 +107,38 @@ main(void)
 	check(s, "TLS regex", "\x16\x03\x01", 3, false, SIG_MATCH);
 	check(s, "TLS regex", "\x16\x03\x05", 3, false, SIG_NOMATCH);
 	sig_free(s);
-	s = re("(?s).*?\\x00\\xff");
+	s = re(".*?\\x00\\xff");
 	check(s, "search past NUL", "ab\ncd\x00\xff", 7, false, SIG_MATCH);
+	sig_free(s);
+
+	/* `.` is any byte (PCRE2_DOTALL): the data is bytes, and a length or
+	 * an ID may hold 0x0a or 0x0d like any other value. */
+	s = re("\\x16.\\x01");
+	for (unsigned b = 0; b < 256; b++) {
+		char in[3] = {0x16, (char)b, 0x01};
+		if (sig_eval(s, (const uint8_t *)in, 3, false, scratch) !=
+		    SIG_MATCH) {
+			ok(0, "'.' matches byte %#04x", b);
+			break;
+		}
+		if (b == 255)
+			ok(1, "'.' matches each of the 256 byte values");
+	}
+	check(s, "\\x16.\\x01", "\x16\n\x01", 3, false, SIG_MATCH);
+	check(s, "\\x16.\\x01", "\x16\r\x01", 3, false, SIG_MATCH);
+	sig_free(s);
+	s = re("..\\x01\\x00");
+	check(s, "two free bytes", "\n\r\x01\x00", 4, false, SIG_MATCH);
+	check(s, "two free bytes", "\r\n\x01\x00", 4, true, SIG_MATCH);
+	sig_free(s);
+	s = re("(?-s)a.b");
+	check(s, "(?-s)a.b turns it off", "a\nb", 3, false, SIG_NOMATCH);
+	check(s, "(?-s)a.b", "a-b", 3, false, SIG_MATCH);
+	sig_free(s);
+	s = re("a(?-s:.)b.c");
+	check(s, "a(?-s:.)b.c, off in a group only", "a\nb\nc", 5, false,
+	      SIG_NOMATCH);
+	check(s, "a(?-s:.)b.c", "a-b\nc", 5, false, SIG_MATCH);
 	sig_free(s);
 
 	/* UTF mode cannot be switched on from the pattern. */
