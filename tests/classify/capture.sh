@@ -112,6 +112,10 @@ cap http curl-proxy-connect curl -s --max-time 5 -p -x $u http://example.org/
 cap http curl-user-agent-long curl -s --max-time 5 -A "$(printf 'x%.0s' $(seq 300))" -H 'X-Long: yes' $u/
 cap http wget-get wget -q -t 1 -T 5 -O /dev/null $u/
 cap http wget-post wget -q -t 1 -T 5 -O /dev/null --post-data a=b $u/
+# RFC 9112 §2.2: empty lines before the request line (a client that ends
+# a previous body with an extra CRLF); no client program sends it first.
+synth http leading-crlf "b'\\r\\nGET / HTTP/1.1\\r\\nHost: 127.0.0.1\\r\\n\\r\\n'"
+synth http leading-lf2 "b'\\n\\nHEAD /x HTTP/1.0\\r\\nHost: 127.0.0.1\\r\\n\\r\\n'"
 cap http python-urllib "$PYTHON" -c "import urllib.request as u; u.urlopen('$u/', timeout=5)"
 
 # ---------------------------------------------------------------- http2
@@ -199,7 +203,12 @@ v="redis-cli-$(ver redis-cli --version)"
 cap redis "$v-ping" redis-cli -h 127.0.0.1 -p @PORT@ ping
 cap redis "$v-auth" redis-cli -h 127.0.0.1 -p @PORT@ -a secret --no-auth-warning get k
 cap redis "$v-resp3" redis-cli -3 -h 127.0.0.1 -p @PORT@ set k v
-cap redis nc-inline-ping-synthetic sh -c 'printf "PING\r\n" | nc -q 2 127.0.0.1 @PORT@'
+# Inline commands (redis-inline, opt-in), as typed through nc or telnet.
+synth redis-inline nc-ping "b'PING\\r\\n'"
+synth redis-inline nc-ping-lower "b'ping\\r\\n'"
+synth redis-inline nc-auth "b'AUTH secret\\r\\n'"
+synth redis-inline nc-client-setname "b'CLIENT SETNAME x\\n'"
+
 
 # ---------------------------------------------------------------- mqtt
 v="mosquitto_pub-$(ver mosquitto_pub --help)"
@@ -284,6 +293,14 @@ RECORD_PORT=139 cap smb "$v-netbios-139" smbclient -N -L //127.0.0.1 -p @PORT@
 
 # ---------------------------------------------------------------- amqp
 cap amqp "amqp-publish-$(ver dpkg-query -W amqp-tools)" amqp-publish --url amqp://127.0.0.1:@PORT@ -r q -b hello
+
+# ---------------------------------------------------------------- dict
+cap dict curl-define curl -s --max-time 3 dict://127.0.0.1:@PORT@/d:hello
+cap dict curl-define-db curl -s --max-time 3 dict://127.0.0.1:@PORT@/d:hello:wn
+cap dict curl-match curl -s --max-time 3 dict://127.0.0.1:@PORT@/m:hello::prefix
+# dict(1) of dictd names the kernel in its CLIENT line: the recording is
+# replayed here with a neutral one.
+synth dict dict-client "b'client \"dict 1.13.0/rf on Linux 6.1.0\"\\r\\ndefine * \"hello\"\\r\\n'"
 
 echo "$recorded recorded, $skipped skipped, $failed failed"
 [ "$failed" = 0 ]
