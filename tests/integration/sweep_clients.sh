@@ -27,9 +27,12 @@ REC=$TESTS_DIR/helpers/recorder.py
 	printf '[sni]\nsignature = tls-sni sni.invalid *.sni.invalid\n'
 	printf '[alpn]\nsignature = tls-alpn acme-tls/1\n'
 	printf '[vhost]\nsignature = http-host host.invalid\n'
+	# SOCKS greetings (3 or 4 bytes, then the client waits) are prefixes
+	# of length-prefixed binary messages: they rank first.
+	printf '[socks4]\nsignature = socks4\n[socks5]\nsignature = socks5\n'
 	for f in "$LIB"/*.ini; do
 		n=$(basename "$f" .ini)
-		case $n in tls-* | http-host) continue ;; esac
+		case $n in tls-* | http-host | socks4 | socks5) continue ;; esac
 		printf '[%s]\nsignature = %s\n' "$n" "$n"
 	done
 } >"$T/all.ini"

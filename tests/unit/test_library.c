@@ -296,8 +296,14 @@ all_in_one(const char *libdir)
 	fprintf(f, "[sni]\nsignature = tls-sni sni.invalid *.sni.invalid\n");
 	fprintf(f, "[alpn]\nsignature = tls-alpn acme-tls/1\n");
 	fprintf(f, "[host]\nsignature = http-host host.invalid\n");
+	/* SOCKS greetings are 3 or 4 bytes after which the client waits:
+	 * they are prefixes of length-prefixed binary messages (a MongoDB
+	 * header), so they rank first, as the manual advises. */
+	fprintf(f, "[socks4]\nsignature = socks4\n");
+	fprintf(f, "[socks5]\nsignature = socks5\n");
 	for (size_t i = 0; i < nsigs; i++)
-		if (strcmp(sigs[i].family, sigs[i].name) == 0)
+		if (strcmp(sigs[i].family, sigs[i].name) == 0 &&
+		    strncmp(sigs[i].name, "socks", 5) != 0)
 			fprintf(f, "[%s]\nsignature = %s\n", sigs[i].name,
 			        sigs[i].name);
 	fclose(f);

@@ -78,6 +78,12 @@ load_one(const char *name, const char *args)
 
 /* The configuration of test_library's all_in_one: refinements first with
  * names no sample carries, then every other signature. */
+static int
+by_name(const void *a, const void *b)
+{
+	return strcmp(a, b);
+}
+
 static struct config *
 load_all(void)
 {
@@ -96,6 +102,8 @@ load_all(void)
 	fprintf(f, "[sni]\nsignature = tls-sni sni.invalid *.sni.invalid\n");
 	fprintf(f, "[alpn]\nsignature = tls-alpn acme-tls/1\n");
 	fprintf(f, "[host]\nsignature = http-host host.invalid\n");
+	fprintf(f, "[socks4]\nsignature = socks4\n");
+	fprintf(f, "[socks5]\nsignature = socks5\n");
 	while ((e = readdir(d)) != NULL && n < 128) {
 		size_t len = strlen(e->d_name);
 		if (len < 5 || strcmp(e->d_name + len - 4, ".ini") != 0)
@@ -105,13 +113,15 @@ load_all(void)
 		n++;
 	}
 	closedir(d);
+	qsort(names, n, sizeof(names[0]), by_name);
 	for (size_t i = 0; i < n; i++) {
 		struct config *c;
 		/* Parameterised files (and opt-in variants that other files'
 		 * samples would fall into) load only with arguments or are
 		 * not part of the default set: leave them out here. */
 		if (strncmp(names[i], "tls-", 4) == 0 ||
-		    strcmp(names[i], "http-host") == 0)
+		    strcmp(names[i], "http-host") == 0 ||
+		    strncmp(names[i], "socks", 5) == 0)
 			continue;
 		c = load_one(names[i], "");
 		if (c == NULL)
@@ -298,6 +308,28 @@ free_fields(const struct sample *s, struct field *f)
 			o++;
 		o += 2 + (size_t)(d[o] << 8 | d[o + 1]) + 2; /* keep alive */
 		FIELD(o, 2);
+	} else if (strcmp(s->proto, "memcached") == 0 && d[0] == 0x80) {
+		FIELD(6, 2);  /* vbucket */
+		FIELD(12, 4); /* opaque */
+		FIELD(16, 8); /* CAS */
+	} else if (strcmp(s->proto, "rtmp") == 0) {
+		FIELD(1, 4);  /* time */
+		FIELD(9, 32); /* random */
+	} else if (strcmp(s->proto, "mongodb") == 0) {
+		FIELD(4, 4); /* requestID */
+	} else if (strcmp(s->proto, "cql") == 0 && d[0] >= 3) {
+		FIELD(2, 2); /* stream */
+	} else if (strcmp(s->proto, "kafka") == 0) {
+		FIELD(8, 4); /* correlation_id */
+	} else if (strcmp(s->proto, "zookeeper") == 0) {
+		FIELD(8, 8);   /* lastZxidSeen */
+		FIELD(16, 4);  /* timeOut */
+		FIELD(20, 8);  /* sessionId */
+		FIELD(32, 16); /* passwd */
+	} else if (strcmp(s->proto, "bittorrent") == 0) {
+		FIELD(20, 48); /* reserved, info hash, peer id */
+	} else if (strcmp(s->proto, "stun") == 0) {
+		FIELD(8, 12); /* transaction id */
 	} else if (strcmp(s->proto, "smb") == 0 && len > 8 && d[4] == 0xfe) {
 		FIELD(4 + 24, 8);  /* MessageId */
 		FIELD(4 + 32, 4);  /* Reserved / process id */
@@ -331,6 +363,11 @@ sweep_free_bytes(const char *proto, const struct config *solo)
 				bytes++;
 				for (unsigned v = 0; v < 256; v++) {
 					bool wide = false;
+					/* SOCKS 4 port 0 is no request */
+					if (strcmp(proto, "socks4") == 0 &&
+					    (o == 2 || o == 3) &&
+					    buf[5 - o] == 0 && v == 0)
+						continue;
 					for (size_t j = 0; j < sizeof(special);
 					     j++)
 						wide |= special[j] == v;
@@ -374,7 +411,8 @@ struct lspec {
 	bool (*applies)(const struct sample *s);
 	struct lfield f[3];
 	size_t nf;
-	size_t max; /* largest first message the protocol allows */
+	size_t max;  /* largest first message the protocol allows */
+	size_t step; /* lengths grow by multiples of this (0: 1) */
 };
 
 static bool
@@ -389,6 +427,26 @@ smb_direct(const struct sample *s)
 	return s->data[0] == 0;
 }
 
+/* TDS 5.0 logins come in full 512-byte packets (the last one shorter), so
+ * the first packet's length is fixed. */
+static bool
+tds_not_sybase(const struct sample *s)
+{
+	return s->data[0] != 0x02;
+}
+
+static bool
+memcached_binary(const struct sample *s)
+{
+	return s->data[0] == 0x80;
+}
+
+static bool
+cql_v3(const struct sample *s)
+{
+	return s->data[0] >= 3;
+}
+
 static bool
 ovpn_v2(const struct sample *s)
 {
@@ -396,16 +454,22 @@ ovpn_v2(const struct sample *s)
 }
 
 static const struct lspec lspecs[] = {
-    {"dns", NULL, {{L_BE, 0, 2, 2}}, 1, 1023 + 2},
-    {"postgres", pg_startup, {{L_BE, 0, 4, 0}}, 1, 10000},
+    {"dns", NULL, {{L_BE, 0, 2, 2}}, 1, 1023 + 2, 1},
+    {"postgres", pg_startup, {{L_BE, 0, 4, 0}}, 1, 10000, 1},
     /* TPKT length, and the X.224 length indicator (one byte: at most
      * 254, so the TPKT length reaches 259). */
-    {"rdp", NULL, {{L_BE, 2, 2, 0}, {L_BE, 4, 1, 5}}, 2, 259},
-    {"smb", smb_direct, {{L_BE, 1, 3, 4}}, 1, 65536},
-    {"adb", NULL, {{L_LE, 12, 4, 24}}, 1, 1024 * 1024},
-    {"mqtt", NULL, {{L_VBI, 1, 0, 0}}, 1, 1 << 20},
-    {"ldap", NULL, {{L_BER, 1, 0, 0}}, 1, 1 << 20},
-    {"openvpn", ovpn_v2, {{L_BE, 0, 2, 2}}, 1, 0x0700},
+    {"rdp", NULL, {{L_BE, 2, 2, 0}, {L_BE, 4, 1, 5}}, 2, 259, 1},
+    {"smb", smb_direct, {{L_BE, 1, 3, 4}}, 1, 65536, 1},
+    {"adb", NULL, {{L_LE, 12, 4, 24}}, 1, 1024 * 1024, 1},
+    {"mqtt", NULL, {{L_VBI, 1, 0, 0}}, 1, 1 << 20, 1},
+    {"ldap", NULL, {{L_BER, 1, 0, 0}}, 1, 1 << 20, 1},
+    {"openvpn", ovpn_v2, {{L_BE, 0, 2, 2}}, 1, 0x0700, 1},
+    {"memcached", memcached_binary, {{L_BE, 8, 4, 24}}, 1, 1 << 20, 1},
+    {"mongodb", NULL, {{L_LE, 0, 4, 0}}, 1, 48 << 20, 1},
+    {"tds", tds_not_sybase, {{L_BE, 2, 2, 0}}, 1, 4096, 1},
+    {"cql", cql_v3, {{L_BE, 5, 4, 9}}, 1, 65535, 1},
+    {"kafka", NULL, {{L_BE, 0, 4, 4}}, 1, 1 << 24, 1},
+    {"stun", NULL, {{L_BE, 2, 2, 20}}, 1, 65535, 4},
 };
 
 static uint64_t
@@ -539,6 +603,15 @@ growths(size_t base, size_t *k)
 	return n;
 }
 
+/* Prefixes no signature can tell apart, which the manual documents
+ * (ranking): a MongoDB message of 261 or 517 bytes opens with 05 01 00 00
+ * or 05 02 00 00, a complete SOCKS 5 greeting, and SOCKS ranks first. */
+static bool
+collides(const char *proto, size_t len)
+{
+	return strcmp(proto, "mongodb") == 0 && (len == 261 || len == 517);
+}
+
 static void
 sweep_lengths(const struct lspec *spec, const struct config *solo)
 {
@@ -556,14 +629,16 @@ sweep_lengths(const struct lspec *spec, const struct config *solo)
 		nsamp++;
 		nk = growths(s->len, k);
 		for (size_t j = 0; j < nk; j++) {
-			size_t n = grow(s, spec, k[j], buf);
+			size_t n = spec->step > 1 && k[j] % spec->step != 0
+			               ? 0
+			               : grow(s, spec, k[j], buf);
 			if (n == 0)
 				continue;
 			largest = n > largest ? n : largest;
-			check_variant(&t, spec->proto, solo, buf, n, true,
-			              j % 37 == 0 && n < 2048,
-			              "%.300s grown by %zu bytes", s->path,
-			              k[j]);
+			check_variant(
+			    &t, spec->proto, solo, buf, n,
+			    !collides(spec->proto, n), j % 37 == 0 && n < 2048,
+			    "%.300s grown by %zu bytes", s->path, k[j]);
 		}
 	}
 	ok(nsamp > 0 && t.variants > 0 && t.wrong == 0,
@@ -686,6 +761,59 @@ sweep_dns_ids(const struct config *solo)
 	   "dns: all %lu query IDs, %lu misrouted", t.variants, t.wrong);
 }
 
+/* syslog: every PRI value, 0 to 191, in each sample; 192 to 999 and
+ * leading zeros are not PRIs. */
+static void
+sweep_syslog_pri(const struct config *solo)
+{
+	struct tally t = {0};
+	unsigned long refused = 0, wrongly = 0;
+	uint8_t buf[MAX_MSG];
+
+	for (size_t i = 0; i < nsamples; i++) {
+		const struct sample *s = &samples[i];
+		const uint8_t *lt, *gt;
+		if (strcmp(s->proto, "syslog") != 0 || s->len > 4000 ||
+		    (lt = memchr(s->data, '<', s->len)) == NULL ||
+		    (gt = memchr(lt, '>', s->len - (size_t)(lt - s->data))) ==
+		        NULL)
+			continue;
+		for (unsigned pri = 0; pri < 1000; pri++) {
+			for (int zero = 0; zero < 2; zero++) {
+				size_t pre = (size_t)(lt - s->data) + 1, n;
+				int w = snprintf((char *)buf + pre, 8,
+				                 zero ? "0%u" : "%u", pri);
+				memcpy(buf, s->data, pre);
+				n = pre + (size_t)w;
+				memcpy(buf + n, gt,
+				       s->len - (size_t)(gt - s->data));
+				n += s->len - (size_t)(gt - s->data);
+				if (pri <= 191 && !zero) {
+					check_variant(&t, "syslog", solo, buf,
+					              n, pri % 17 == 0, false,
+					              "%.300s with PRI %u",
+					              s->path, pri);
+				} else {
+					const char *r = route(solo, buf, n);
+					refused++;
+					if (r != NULL &&
+					    strcmp(r, "syslog") == 0 &&
+					    ++wrongly <= 3)
+						ok(0,
+						   "%s with PRI %s%u is no "
+						   "syslog",
+						   s->path, zero ? "0" : "",
+						   pri);
+				}
+			}
+		}
+	}
+	ok(t.variants > 0 && t.wrong == 0 && wrongly == 0,
+	   "syslog: PRI 0..191 in %lu variants, %lu misrouted; %lu with PRI "
+	   "192..999 or a leading zero, %lu taken",
+	   t.variants, t.wrong, refused, wrongly);
+}
+
 int
 main(void)
 {
@@ -723,6 +851,8 @@ main(void)
 			sweep_tls(solo);
 		if (strcmp(protos[j], "dns") == 0)
 			sweep_dns_ids(solo);
+		if (strcmp(protos[j], "syslog") == 0)
+			sweep_syslog_pri(solo);
 		config_unref(solo);
 	}
 	config_unref(all);
