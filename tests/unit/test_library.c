@@ -38,6 +38,7 @@ static const struct {
 } params[] = {
     {"tls-sni", "example.org *.example.org", "tls"},
     {"tls-alpn", "h2 http/1.1", "tls"},
+    {"tls-sni-alpn", "example.org *.example.org -- h2 http/1.1", "tls"},
     {"http-host", "127.0.0.1 localhost example.org *.example.org", "http"},
 };
 
@@ -294,6 +295,8 @@ all_in_one(const char *libdir)
 	}
 	fprintf(f, "bind = 127.0.0.1:1\nsignature_path = %s\n", libdir);
 	fprintf(f, "[sni]\nsignature = tls-sni sni.invalid *.sni.invalid\n");
+	fprintf(f, "[sa]\nsignature = tls-sni-alpn example.org -- "
+	           "acme-tls/1\n");
 	fprintf(f, "[alpn]\nsignature = tls-alpn acme-tls/1\n");
 	fprintf(f, "[host]\nsignature = http-host host.invalid\n");
 	/* SOCKS greetings are 3 or 4 bytes after which the client waits:
