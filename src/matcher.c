@@ -9,7 +9,9 @@
  *
  * A group with a frame sees only its first message: once that many bytes
  * are there, its signatures are evaluated as on final data, whatever the
- * client sends next. */
+ * client sends next. A frame with `join` (frame.h) sees the records of its
+ * message joined: the view is built in a buffer of the matcher's, made
+ * the first time a client's message spans records. */
 #include "matcher.h"
 
 #include <stdio.h>
@@ -23,6 +25,7 @@ struct matcher {
 	size_t seen;     /* bytes evaluated last time */
 	bool final;      /* the final evaluation was done */
 	uint8_t *before; /* service states before the final evaluation */
+	uint8_t *view;   /* joined records (frame join), max_peek bytes */
 	uint8_t state[]; /* one enum sig_state per config->sigs */
 };
 
@@ -41,6 +44,8 @@ matcher_new(const struct config *cfg)
 void
 matcher_free(struct matcher *m)
 {
+	if (m != NULL)
+		free(m->view);
 	free(m);
 }
 
@@ -48,6 +53,18 @@ static void
 eval_group(struct matcher *m, const struct group *g, const uint8_t *data,
            size_t len, bool final, struct sig_scratch *scratch)
 {
+	if (g->has_frame && g->frame.join) {
+		bool ended;
+		size_t cap = m->cfg->max_peek;
+		if (m->view == NULL && (m->view = malloc(cap)) == NULL) {
+			/* Out of memory: judge the first record alone. */
+			cap = 0;
+		}
+		data = frame_view(&g->frame, data, len, m->view, cap, &len,
+		                  &ended);
+		if (ended)
+			final = true;
+	}
 	if (g->has_frame) {
 		int64_t flen = frame_length(&g->frame, data, len);
 		if (flen >= 0 && (uint64_t)flen <= len) {

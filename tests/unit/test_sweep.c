@@ -18,8 +18,9 @@
  *               encodings of variable size (MQTT, BER) change size.
  *
  * A subset of the variants is also fed byte by byte and must decide the
- * same way. The refinements (tls-sni, tls-alpn) must give each padded
- * ClientHello the verdict they give the original. */
+ * same way. The refinements (tls-sni, tls-alpn, tls-sni-alpn) must give
+ * each padded ClientHello, and each ClientHello split over two or three
+ * records at every offset, the verdict they give the original. */
 #include <dirent.h>
 #include <stdarg.h>
 #include <unistd.h>
@@ -737,6 +738,98 @@ sweep_tls(const struct config *solo)
 	config_unref(ref[1]);
 }
 
+/* Writes the TLS record payload P (N bytes) of sample S as records of
+ * the given CUTS (sizes, summing to N) into OUT; returns its length. */
+static size_t
+tls_records(const uint8_t *hdr, const uint8_t *p, size_t n, const size_t *cuts,
+            size_t ncuts, uint8_t *out)
+{
+	size_t o = 0, done = 0;
+
+	for (size_t i = 0; i < ncuts && done < n; i++) {
+		size_t c = cuts[i] < n - done ? cuts[i] : n - done;
+		if (i == ncuts - 1)
+			c = n - done;
+		memcpy(out + o, hdr, 3);
+		put_uint(out + o + 3, 2, false, c);
+		memcpy(out + o + 5, p + done, c);
+		o += 5 + c;
+		done += c;
+	}
+	return o;
+}
+
+/* A ClientHello split over two records at every offset (and over three at
+ * some): tls must take it, and tls-sni, tls-alpn and tls-sni-alpn must
+ * give it the verdict they give the hello in one record, on the client's
+ * first flight, with the frame's `join`. */
+static void
+sweep_tls_split(const struct config *solo)
+{
+	static uint8_t buf[MAX_MSG + 64];
+	struct config *ref[3] = {
+	    load_one("tls-sni", "example.org *.example.org"),
+	    load_one("tls-alpn", "h2 http/1.1"),
+	    load_one("tls-sni-alpn", "*.example.org example.org -- h2")};
+	struct tally t = {0}, r = {0};
+	unsigned long nsamp = 0;
+
+	for (size_t i = 0; i < nsamples; i++) {
+		const struct sample *s = &samples[i];
+		const char *want[3];
+		size_t rec, n;
+		if (strcmp(s->proto, "tls") != 0)
+			continue;
+		rec = (size_t)(s->data[3] << 8 | s->data[4]);
+		if (rec + 5 > s->len || rec * 2 + 64 > MAX_MSG)
+			continue;
+		nsamp++;
+		for (int c = 0; c < 3; c++)
+			want[c] = ref[c] ? route(ref[c], s->data, rec + 5) : "";
+		for (size_t k = 1; k < rec + 40; k++) {
+			size_t cuts[3] = {k, rec, rec};
+			size_t ncuts = 2;
+			if (k >=
+			    rec) { /* three records: k - rec + 1, 7, rest */
+				cuts[0] = k - rec + 1;
+				cuts[1] = 7;
+				ncuts = 3;
+			}
+			n = tls_records(s->data, s->data + 5, rec, cuts, ncuts,
+			                buf);
+			check_variant(&t, "tls", solo, buf, n, true,
+			              k % 53 == 0,
+			              "%.300s split into records of %zu, %zu..",
+			              s->path, cuts[0], cuts[1]);
+			for (int c = 0; c < 3 && ref[c] != NULL; c++) {
+				const char *got = route(ref[c], buf, n);
+				r.variants++;
+				if (got != NULL && want[c] != NULL &&
+				    strcmp(got, want[c]) == 0)
+					continue;
+				if (++r.wrong <= 5)
+					ok(0,
+					   "%s split at %zu: refinement %d "
+					   "gives "
+					   "%s, not %s",
+					   s->path, k, c,
+					   got ? got : "undecided",
+					   want[c] ? want[c] : "undecided");
+			}
+		}
+	}
+	ok(nsamp > 0 && t.wrong == 0,
+	   "tls: %lu ClientHellos split into two records at every offset "
+	   "(and three at 40 more): %lu variants, %lu misrouted",
+	   nsamp, t.variants, t.wrong);
+	ok(r.variants > 0 && r.wrong == 0,
+	   "tls-sni, tls-alpn and tls-sni-alpn decide %lu split hellos as the "
+	   "unsplit ones on the first flight, %lu differ",
+	   r.variants, r.wrong);
+	for (int c = 0; c < 3; c++)
+		config_unref(ref[c]);
+}
+
 /* DNS: every one of the 65536 query IDs on one sample. */
 static void
 sweep_dns_ids(const struct config *solo)
@@ -847,8 +940,10 @@ main(void)
 		for (size_t i = 0; i < sizeof(lspecs) / sizeof(*lspecs); i++)
 			if (strcmp(lspecs[i].proto, protos[j]) == 0)
 				sweep_lengths(&lspecs[i], solo);
-		if (strcmp(protos[j], "tls") == 0)
+		if (strcmp(protos[j], "tls") == 0) {
 			sweep_tls(solo);
+			sweep_tls_split(solo);
+		}
 		if (strcmp(protos[j], "dns") == 0)
 			sweep_dns_ids(solo);
 		if (strcmp(protos[j], "syslog") == 0)
