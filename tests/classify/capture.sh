@@ -198,6 +198,9 @@ cap postgres "$v-nossl" psql "host=127.0.0.1 port=@PORT@ user=alice dbname=db ss
 # gssencmode needs a Kerberos credential cache before psql connects at all:
 # the GSSENCRequest sample is made from the specification instead.
 synth postgres gssencrequest "bytes([0, 0, 0, 8, 4, 210, 22, 48])"
+# A CancelRequest needs a running query's backend key: made from the
+# specification (length 16, code 80877102, process id, secret key).
+synth postgres cancelrequest "bytes([0, 0, 0, 16, 4, 210, 22, 46]) + (4242).to_bytes(4, 'big') + bytes.fromhex('0a0d20ff')"
 cap postgres "$v-replication" psql "host=127.0.0.1 port=@PORT@ user=alice dbname=db sslmode=disable replication=database application_name=capture connect_timeout=5" -c 'select 1'
 
 # ---------------------------------------------------------------- redis

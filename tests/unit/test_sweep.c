@@ -295,6 +295,12 @@ free_fields(const struct sample *s, struct field *f)
 			FIELD(15, 4); /* tls-crypt: time */
 		if (d[2] == 0x50)
 			FIELD(15, 4); /* tls-crypt-v2: time */
+		if (d[2] == 0x38 && len > 40 && d[len - 5] == 0 &&
+		    (d[len - 13] == 0 || d[len - 13] == 0x0f) &&
+		    d[len - 10] == 1) {
+			FIELD(11, len - 24); /* tls-auth: HMAC */
+			FIELD(len - 9, 4);   /* tls-auth: time */
+		}
 	} else if (strcmp(s->proto, "ldap") == 0) {
 		size_t o = 2 + (d[1] & 0x80 ? (d[1] & 0x7f) : 0);
 		if (o + 1 < len && d[o] == 0x02)
@@ -316,6 +322,10 @@ free_fields(const struct sample *s, struct field *f)
 	} else if (strcmp(s->proto, "rtmp") == 0) {
 		FIELD(1, 4);  /* time */
 		FIELD(9, 32); /* random */
+	} else if (strcmp(s->proto, "postgres") == 0 && len == 16) {
+		FIELD(8, 8); /* CancelRequest: process id, secret key */
+	} else if (strcmp(s->proto, "tds") == 0 && d[0] != 0x02) {
+		FIELD(6, 1); /* packet id */
 	} else if (strcmp(s->proto, "mongodb") == 0) {
 		FIELD(4, 4); /* requestID */
 	} else if (strcmp(s->proto, "cql") == 0 && d[0] >= 3) {
