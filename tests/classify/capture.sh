@@ -320,6 +320,9 @@ cap memcached "memccat-$v" memccat --servers=127.0.0.1:@PORT@ foo
 cap memcached "memccat-$v-binary" memccat --binary --servers=127.0.0.1:@PORT@ foo
 cap memcached "memccp-$v" sh -c 'echo hello >"$HOME/f" && memccp --servers=127.0.0.1:@PORT@ "$HOME/f"'
 cap memcached "memcflush-$v" memcflush --servers=127.0.0.1:@PORT@
+# The meta protocol (memcached 1.6) and touch-and-get, from protocol.txt.
+synth memcached meta-get "b'mg foo v t\\r\\n'"
+synth memcached gat "b'gat 60 foo bar\\r\\n'"
 
 # ---------------------------------------------------------------- rtmp
 cap rtmp "rtmpdump-$(ver dpkg-query -W rtmpdump)" rtmpdump -r rtmp://127.0.0.1:@PORT@/app/stream -o /dev/null
