@@ -16,7 +16,7 @@
 #   freerdp2-x11 xvfb xauth ldap-utils smbclient knot-dnsutils bind9-dnsutils
 #   sipsak adb tinc ii sic sendxmpp amqp-tools dict libmemcached-tools
 #   rtmpdump bsdutils freetds-bin kcat coturn python3-pymongo
-#   python3-cassandra python3-kazoo
+#   python3-cassandra python3-kazoo x11-utils xauth pptp-linux
 # A client that is not installed is skipped with a note. Files named
 # *-synthetic.bin are not from a client program: they are made here from
 # the protocol's specification, and the script says so.
@@ -378,6 +378,21 @@ cap stun "$v-allocate-auth" turnutils_uclient -t -e 127.0.0.1 -p @PORT@ -n 1 -m 
 # An RFC 8489 Binding request over TCP with SOFTWARE and FINGERPRINT-less
 # body, as the STUN keep-alives of ICE-TCP agents send it.
 synth stun binding "bytes.fromhex('0001 0008 2112a442') + bytes.fromhex('b7e7a701bc34d686fa87dfae') + bytes.fromhex('8022 0004 74657374')"
+
+# ---------------------------------------------------------------- x11
+# DISPLAY 127.0.0.1:97 is TCP port 6097.
+if command -v xdpyinfo >/dev/null 2>&1; then
+	XAUTHORITY=$W/xauth xauth add 127.0.0.1:97 MIT-MAGIC-COOKIE-1 00112233445566778899aabbccddeeff 2>/dev/null
+	v="xdpyinfo-$(ver dpkg-query -W x11-utils)"
+	RECORD_PORT=6097 cap x11 "$v" env DISPLAY=127.0.0.1:97 XAUTHORITY=/dev/null xdpyinfo
+	RECORD_PORT=6097 cap x11 "$v-cookie" env DISPLAY=127.0.0.1:97 XAUTHORITY="$W/xauth" xdpyinfo
+fi
+# The MSB-first setup, as a big-endian client writes it.
+synth x11 msb-first "b'B\\x00\\x00\\x0b\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00'"
+
+# ---------------------------------------------------------------- pptp
+# pptp always connects to port 1723.
+RECORD_PORT=1723 cap pptp "pptp-$(ver dpkg-query -W pptp-linux)" /usr/sbin/pptp 127.0.0.1 --nolaunchpppd
 
 echo "$recorded recorded, $skipped skipped, $failed failed"
 [ "$failed" = 0 ]

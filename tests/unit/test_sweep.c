@@ -476,7 +476,7 @@ static const struct lspec lspecs[] = {
     {"ldap", NULL, {{L_BER, 1, 0, 0}}, 1, 1 << 20, 1},
     {"openvpn", ovpn_v2, {{L_BE, 0, 2, 2}}, 1, 0x0700, 1},
     {"memcached", memcached_binary, {{L_BE, 8, 4, 24}}, 1, 1 << 20, 1},
-    {"mongodb", NULL, {{L_LE, 0, 4, 0}}, 1, 48 << 20, 1},
+    {"mongodb", NULL, {{L_LE, 0, 4, 0}}, 1, 65535, 1},
     {"tds", tds_not_sybase, {{L_BE, 2, 2, 0}}, 1, 4096, 1},
     {"cql", cql_v3, {{L_BE, 5, 4, 9}}, 1, 65535, 1},
     {"kafka", NULL, {{L_BE, 0, 4, 4}}, 1, 1 << 24, 1},
