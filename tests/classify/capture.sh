@@ -266,6 +266,8 @@ fi
 cap sip "sipsak-$(ver sipsak -V)-options" sipsak -E tcp -s sip:alice@127.0.0.1:@PORT@
 cap sip "sipsak-$(ver sipsak -V)-register" sipsak -E tcp -U -C sip:alice@127.0.0.1 -s sip:alice@127.0.0.1:@PORT@
 
+# An RFC 5626 double-CRLF keep-alive, then a REGISTER.
+synth sip keepalive-register "b'\\r\\n\\r\\nREGISTER sip:example.org SIP/2.0\\r\\nVia: SIP/2.0/TCP 192.0.2.1;branch=z9hG4bK77\\r\\nMax-Forwards: 70\\r\\n\\r\\n'"
 # INFO (RFC 6086) shares its name with a Redis inline command.
 synth sip info "b'INFO sip:bob@example.org SIP/2.0\\r\\nVia: SIP/2.0/TCP 192.0.2.1;branch=z9hG4bK776\\r\\nMax-Forwards: 70\\r\\n\\r\\n'"
 
