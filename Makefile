@@ -17,7 +17,7 @@ PREFIX   ?= /usr/local
 # Where make install puts things; the paths the program and the units use
 # are compiled or substituted in from these, so a changed PREFIX rebuilds
 # them (see $(BUILD)/paths.stamp).
-SBINDIR  ?= $(PREFIX)/sbin
+BINDIR   ?= $(PREFIX)/bin
 DATADIR  ?= $(PREFIX)/share
 SIGDIR    = $(DATADIR)/portsplit/signatures
 MANDIR   ?= $(DATADIR)/man
@@ -33,6 +33,10 @@ TEST_PKGS = openssh-server openssh-client curl openssl socat netcat-openbsd proc
             bind9-dnsutils postgresql-client ldap-utils
 # What `make fuzz` builds with: clang, libFuzzer and the sanitizer runtimes.
 FUZZ_PKGS = clang libclang-rt-14-dev llvm
+# examples/vpn-behind-https end to end; socket activation and sd_notify.
+TEST_PKGS += nginx openvpn iproute2 iputils-ping systemd mandoc
+# make deb-check: build the Debian package and check it.
+DEB_TEST_PKGS = dpkg-dev debhelper lintian
 
 CC       ?= cc
 WARN      = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Werror
@@ -59,7 +63,7 @@ UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 BIN       = $(BUILD)/portsplit
 
 .PHONY: all asan check unit integration hostile run bench bench-full lint format install clean deps test-deps fuzz-deps fuzz fuzz-build
-.PHONY: uninstall deb FORCE
+.PHONY: uninstall deb deb-check FORCE
 
 # What make install writes that has the installed paths substituted in.
 GEN_MAN   = $(BUILD)/man/portsplit.1 $(BUILD)/man/portsplit.ini.5
@@ -72,7 +76,7 @@ asan: $(BIN)
 
 # Rewritten only when an installed path changed, so that whatever embeds
 # one (paths.o, the man pages, the units) is rebuilt then and only then.
-PATHS_TEXT = $(SBINDIR) $(SIGDIR) $(MANDIR) $(DOCDIR) $(SYSCONFDIR) $(SYSTEMDUNITDIR)
+PATHS_TEXT = $(BINDIR) $(SIGDIR) $(MANDIR) $(DOCDIR) $(SYSCONFDIR) $(SYSTEMDUNITDIR)
 $(BUILD)/paths.stamp: FORCE | $(BUILD)/obj
 	@echo '$(PATHS_TEXT)' | cmp -s - $@ || echo '$(PATHS_TEXT)' >$@
 $(BUILD)/obj/paths.o: $(BUILD)/paths.stamp
@@ -82,7 +86,7 @@ $(BUILD)/obj/paths.o: $(BUILD)/paths.stamp
 SUBST = sed -e 's|/usr/local/share/portsplit/signatures|$(SIGDIR)|g' \
 	-e 's|/usr/local/share/doc/portsplit|$(DOCDIR)|g' \
 	-e 's|/usr/local/lib/systemd/system|$(SYSTEMDUNITDIR)|g' \
-	-e 's|/usr/local/sbin/portsplit|$(SBINDIR)/portsplit|g' \
+	-e 's|/usr/local/bin/portsplit|$(BINDIR)/portsplit|g' \
 	-e 's|/etc/portsplit/|$(SYSCONFDIR)/portsplit/|g'
 $(BUILD)/man/%: man/% $(BUILD)/paths.stamp
 	@mkdir -p $(@D)
@@ -179,7 +183,7 @@ fuzz: fuzz-deps
 # The sample configuration is installed only where none exists: an
 # administrator's file is never overwritten.
 install: $(BIN) $(GEN_MAN) $(GEN_UNITS)
-	install -D -m 755 $(BIN) $(DESTDIR)$(SBINDIR)/portsplit
+	install -D -m 755 $(BIN) $(DESTDIR)$(BINDIR)/portsplit
 	install -d $(DESTDIR)$(SIGDIR)
 	install -m 644 signatures/*.ini $(DESTDIR)$(SIGDIR)/
 	install -D -m 644 $(BUILD)/man/portsplit.1 $(DESTDIR)$(MANDIR)/man1/portsplit.1
@@ -200,7 +204,7 @@ install: $(BIN) $(GEN_MAN) $(GEN_UNITS)
 # Removes exactly what install wrote, except the configuration in
 # $(SYSCONFDIR)/portsplit, which may hold the administrator's changes.
 uninstall:
-	rm -f $(DESTDIR)$(SBINDIR)/portsplit
+	rm -f $(DESTDIR)$(BINDIR)/portsplit
 	rm -rf $(DESTDIR)$(DATADIR)/portsplit $(DESTDIR)$(DOCDIR)
 	rm -f $(DESTDIR)$(MANDIR)/man1/portsplit.1 $(DESTDIR)$(MANDIR)/man5/portsplit.ini.5
 	rm -f $(DESTDIR)$(SYSTEMDUNITDIR)/portsplit.service $(DESTDIR)$(SYSTEMDUNITDIR)/portsplit.socket
@@ -212,6 +216,13 @@ uninstall:
 # place); needs the packages in debian/control's Build-Depends.
 deb:
 	dpkg-buildpackage -us -uc -b
+
+# Builds the package from a copy of the tree and checks its contents and
+# lintian (slow: not part of make check).
+deb-check:
+	@missing=""; for p in $(DEB_TEST_PKGS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	[ -z "$$missing" ] || { echo "missing Debian packages:$$missing"; exit 1; }
+	bash tests/deb.sh
 
 clean:
 	rm -rf build

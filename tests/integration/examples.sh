@@ -69,6 +69,14 @@ routes $e "$T/empty.bin" timeout
 routes $e ssh/dropbear-dbclient.bin ssh
 routes $e tls/python-ssl.bin submissions
 
+e=vpn-behind-https/portsplit.ini
+routes $e "$(cd "$CLS" && ls openvpn/*-tls-crypt.bin | head -n 1)" openvpn
+routes $e ssh/openssh-9.2p1.bin ssh
+routes $e tls/curl-https.bin https
+routes $e http/curl-get.bin http
+routes $e "$T/junk.bin" fallback
+routes $e "$T/empty.bin" timeout
+
 e=multi-address.ini
 routes $e http2/curl-prior-knowledge.bin http
 routes $e tls/gnutls-cli-3.7.9-sni.bin https

@@ -19,7 +19,7 @@ mk() { make -s -C "$top" -j2 BUILD="$B" CFLAGS=-O0 "$@" >>"$T/make.log" 2>&1; }
 
 mk PREFIX=/usr DESTDIR="$R" install || { diag <"$T/make.log"; bail "make install PREFIX=/usr DESTDIR=..."; }
 ok "make install PREFIX=/usr DESTDIR=..."
-for f in usr/sbin/portsplit usr/share/portsplit/signatures/ssh.ini \
+for f in usr/bin/portsplit usr/share/portsplit/signatures/ssh.ini \
 	usr/share/man/man1/portsplit.1 usr/share/man/man5/portsplit.ini.5 \
 	usr/share/doc/portsplit/examples/ssh-https-openvpn-443.ini \
 	usr/lib/systemd/system/portsplit.service usr/lib/systemd/system/portsplit.socket \
@@ -27,13 +27,13 @@ for f in usr/sbin/portsplit usr/share/portsplit/signatures/ssh.ini \
 	check "installed /$f" test -s "$R/$f"
 done
 check "the program embeds /usr/share/portsplit/signatures" \
-	grep -qa /usr/share/portsplit/signatures "$R/usr/sbin/portsplit"
-check "no installed text file names /usr/local/share/portsplit or /usr/local/sbin" \
-	eval "! grep -rlE '/usr/local/(share/portsplit|share/doc/portsplit|sbin/portsplit|lib/systemd)' '$R' --exclude=portsplit"
+	grep -qa /usr/share/portsplit/signatures "$R/usr/bin/portsplit"
+check "no installed text file names an installed path under /usr/local" \
+	eval "! grep -rlE '/usr/local/(share/portsplit|share/doc/portsplit|bin/portsplit|lib/systemd)' '$R' --exclude=portsplit"
 check "the man pages name /usr/share/portsplit/signatures" \
 	grep -q /usr/share/portsplit/signatures "$R/usr/share/man/man1/portsplit.1"
-check "the service starts /usr/sbin/portsplit /etc/portsplit/portsplit.ini" \
-	grep -qx 'ExecStart=/usr/sbin/portsplit /etc/portsplit/portsplit.ini' \
+check "the service starts /usr/bin/portsplit /etc/portsplit/portsplit.ini" \
+	grep -qx 'ExecStart=/usr/bin/portsplit /etc/portsplit/portsplit.ini' \
 	"$R/usr/lib/systemd/system/portsplit.service"
 if command -v mandoc >/dev/null; then
 	check "mandoc -T lint is clean on the installed man pages" \
@@ -45,7 +45,7 @@ n=0
 for f in "$R"/usr/share/doc/portsplit/examples/*.ini "$R"/usr/share/doc/portsplit/examples/*/*.ini; do
 	[ -f "$f" ] || continue
 	name=${f#"$R"/usr/share/doc/portsplit/}
-	timeout 10 "$R/usr/sbin/portsplit" -t "$f" >"$T/ex.out" 2>&1
+	timeout 10 "$R/usr/bin/portsplit" -t "$f" >"$T/ex.out" 2>&1
 	rc=$?
 	is "$rc" 0 "installed portsplit -t $name"
 	[ "$rc" = 0 ] || diag <"$T/ex.out"
