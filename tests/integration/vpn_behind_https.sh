@@ -4,11 +4,12 @@
 # portsplit on port 443, in a network namespace of the test's own; clients
 # in a second namespace, joined by a veth pair. The example files are used
 # as they stand, but for the paths of the keys and the server's address.
-# OpenVPN clients, plain and tls-crypt, reach "Initialization Sequence
-# Completed" through portsplit and ping the server through a real tun (or
-# use --dev null where tun is refused); curl gets the HTTPS site (the
-# certificate checked) and, in plain HTTP on 443, nginx's own 400; ssh runs
-# a command.
+# OpenVPN clients, plain, tls-crypt, tls-auth and tls-crypt-v2, reach
+# "Initialization Sequence Completed" through portsplit and ping the server
+# through a real tun (or use --dev null where tun is refused); a tls-crypt
+# session goes on across a portsplit reload; curl gets the HTTPS site (the
+# certificate checked) and, in plain HTTP on 443, nginx's own 400; ssh
+# runs a command.
 . "$(dirname "$0")/../lib.sh"
 
 top=$(cd "$TESTS_DIR/.." && pwd)
@@ -65,7 +66,10 @@ mkdir -p "$K"
 		done &&
 		openssl req -x509 $ec -keyout web.key -out web.crt -days 2 \
 			-subj /CN=vpn.example.org -addext subjectAltName=DNS:vpn.example.org &&
-		openvpn --genkey secret tc.key
+		openvpn --genkey secret tc.key &&
+		openvpn --genkey secret ta.key &&
+		openvpn --genkey tls-crypt-v2-server v2s.key &&
+		openvpn --tls-crypt-v2 v2s.key --genkey tls-crypt-v2-client v2c.key
 ) >"$T/keys.log" 2>&1 || { diag <"$T/keys.log"; bail "test keys and certificates"; }
 
 # --- the servers, from the example's files
@@ -107,16 +111,25 @@ out=$(inC timeout 60 ssh -F /dev/null -i "$T/userkey" -o StrictHostKeyChecking=n
 	-o ConnectTimeout=20 -p 443 "root@$SRV" echo ssh-through-443 2>&1)
 is "$out" "ssh-through-443" "ssh -p 443 runs a command through portsplit"
 
-# --- OpenVPN, one mode after the other (the server's and the client's
-# files are the example's; plain mode drops their tls-crypt line)
+# --- OpenVPN, one control-channel mode after the other: the server's and
+# the client's files are the example's (tls-crypt), with their tls-crypt
+# line dropped (plain) or replaced (tls-auth, tls-crypt-v2).
+# vpn MODE [reload]: with reload, portsplit gets SIGHUP while the session
+# is up, and the session goes on.
 vpn() {
-	local mode=$1 drop=^$ n
-	[ "$mode" = plain ] && drop='^tls-crypt '
-	grep -v -- "$drop" "$EX/server.ovpn" >"$T/server-$mode.ovpn"
+	local mode=$1 srv cli n
+	case $mode in
+	plain) srv= cli= ;;
+	tls-crypt) srv='tls-crypt tc.key' cli='tls-crypt tc.key' ;;
+	tls-auth) srv='tls-auth ta.key 0' cli='tls-auth ta.key 1' ;;
+	tls-crypt-v2) srv='tls-crypt-v2 v2s.key' cli='tls-crypt-v2 v2c.key' ;;
+	esac
+	sed -e "s|^tls-crypt tc.key\$|$srv|" "$EX/server.ovpn" >"$T/server-$mode.ovpn"
 	# --dev null: `server` wants a tun; spell out what it stands for,
 	# without touching interfaces or routes.
 	[ "$DEV" = tun ] || sed -i -e 's|^server 10.8.0.0 255.255.255.0$|mode server\ntls-server\ndev-type tun\nifconfig-noexec\nroute-noexec\nifconfig 10.8.0.1 255.255.255.0\nifconfig-pool 10.8.0.2 10.8.0.200\npush "topology subnet"|' "$T/server-$mode.ovpn"
-	sed -e "s|^remote HOST 443|remote $SRV 443|" "$EX/client.ovpn" | grep -v -- "$drop" >"$T/client-$mode.ovpn"
+	sed -e "s|^remote HOST 443|remote $SRV 443|" -e "s|^tls-crypt tc.key\$|$cli|" \
+		"$EX/client.ovpn" >"$T/client-$mode.ovpn"
 	[ "$DEV" = tun ] || printf 'dev-type tun\nifconfig-noexec\nroute-noexec\n' >>"$T/client-$mode.ovpn"
 	spawn "$T/ovpn-server-$mode.log" ip netns exec "$S" openvpn --cd "$K" \
 		--config "$T/server-$mode.ovpn" --dev "$DEV"
@@ -141,6 +154,14 @@ vpn() {
 	if [ "$DEV" = tun ]; then
 		n=$(inC ping -c 3 -i 0.2 -W 3 10.8.0.1 2>/dev/null | grep -c 'bytes from')
 		is "$n" 3 "openvpn ($mode): 3 pings through the tunnel"
+		if [ "${2:-}" = reload ]; then
+			kill -HUP "$PS_PID"
+			wait_log 'reloaded: ' 10
+			n=$(inC ping -c 3 -i 0.2 -W 3 10.8.0.1 2>/dev/null | grep -c 'bytes from')
+			is "$n" 3 "openvpn ($mode): the session survives a portsplit reload (3 more pings)"
+			check "openvpn ($mode): still one session (no reconnection)" \
+				test "$(grep -c 'Initialization Sequence Completed' "$T/ovpn-client-$mode.log")" = 1
+		fi
 	else
 		skip "openvpn ($mode): pings through the tunnel" "no tun device here (--dev null)"
 	fi
@@ -148,10 +169,12 @@ vpn() {
 	stop "$spid"
 }
 vpn plain
-vpn tls-crypt
+vpn tls-crypt reload
+vpn tls-auth
+vpn tls-crypt-v2
 
 # portsplit's own account of it
-check "log: decisions for https, http, fallback, ssh and openvpn (x2)" \
+check "log: decisions for https, http, fallback, ssh and openvpn (x4)" \
 	test "$(grep -cE 'decision .*service=(https|http|fallback|ssh) ' "$PS_LOG")" -ge 4 -a \
-	"$(grep -cE 'decision .*service=openvpn ' "$PS_LOG")" -ge 2
+	"$(grep -cE 'decision .*service=openvpn ' "$PS_LOG")" -ge 4
 finish
