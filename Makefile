@@ -213,7 +213,8 @@ uninstall:
 	  echo "kept $(DESTDIR)$(SYSCONFDIR)/portsplit/portsplit.ini (remove it by hand if unwanted)"
 
 # The Debian package, unsigned, into the parent folder (dpkg-buildpackage's
-# place); needs the packages in debian/control's Build-Depends.
+# place); needs the packages in debian/control's Build-Depends. It starts
+# with `make clean` (debian/rules clean): build/ is rebuilt afterwards.
 deb:
 	dpkg-buildpackage -us -uc -b
 

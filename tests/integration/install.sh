@@ -57,6 +57,18 @@ for f in "$R"/usr/share/doc/portsplit/examples/*.ini "$R"/usr/share/doc/portspli
 done
 check "the examples are installed ($n)" test "$n" -ge 4
 
+# The sample configuration is valid (without its user and group lines
+# when this machine has no portsplit user: the package makes one).
+if getent passwd portsplit >/dev/null; then
+	cp "$R/etc/portsplit/portsplit.ini" "$T/sample.ini"
+else
+	grep -vE '^(user|group) = portsplit$' "$R/etc/portsplit/portsplit.ini" >"$T/sample.ini"
+fi
+timeout 10 "$R/usr/bin/portsplit" -t "$T/sample.ini" >"$T/sample.out" 2>&1
+is "$?" 0 "the installed /etc/portsplit/portsplit.ini passes portsplit -t"
+check "it names the installed examples folder" \
+	grep -q '/usr/share/doc/portsplit/examples' "$R/etc/portsplit/portsplit.ini"
+
 # A changed PREFIX rebuilds the program with the new path.
 mk PREFIX=/opt/portsplit-test
 check "make PREFIX=/opt/... rebuilds the path into the program" \
