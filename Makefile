@@ -33,10 +33,6 @@ TEST_PKGS = openssh-server openssh-client curl openssl socat netcat-openbsd proc
             bind9-dnsutils postgresql-client ldap-utils
 # What `make fuzz` builds with: clang, libFuzzer and the sanitizer runtimes.
 FUZZ_PKGS = clang libclang-rt-14-dev llvm
-# examples/vpn-behind-https end to end; socket activation and sd_notify.
-TEST_PKGS += nginx openvpn iproute2 iputils-ping systemd mandoc
-# make deb-check: build the Debian package and check it.
-DEB_TEST_PKGS = dpkg-dev debhelper lintian
 
 CC       ?= cc
 WARN      = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Werror
@@ -64,6 +60,12 @@ BIN       = $(BUILD)/portsplit
 
 .PHONY: all asan check unit integration hostile run bench bench-full lint format install clean deps test-deps fuzz-deps fuzz fuzz-build
 .PHONY: uninstall deb deb-check FORCE
+
+# examples/vpn-behind-https end to end; socket activation and sd_notify;
+# the man pages' lint.
+TEST_PKGS += nginx openvpn iproute2 iputils-ping systemd mandoc
+# make deb-check: build the Debian package and check it.
+DEB_TEST_PKGS = dpkg-dev debhelper lintian
 
 # What make install writes that has the installed paths substituted in.
 GEN_MAN   = $(BUILD)/man/portsplit.1 $(BUILD)/man/portsplit.ini.5
