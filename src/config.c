@@ -89,6 +89,10 @@ struct psection {
 	int pty;          /* -1: not given, else 0 or 1 */
 	int pty_line;
 	bool broken; /* a line of it was rejected by the reader */
+	/* The client's address: allow/deny, PROXY out, transparent. */
+	struct acl allow, deny;
+	int proxy_protocol, proxy_line;
+	int transparent, transparent_line; /* -1: not given */
 };
 
 /* How the value of a single-valued global key is read. */
@@ -146,6 +150,8 @@ static const struct global_def global_defs[] = {
      "a number of seconds (0 for none)"},
     {"workers", KEY_AUTO_UINT, 1, CONFIG_WORKERS_MAX, FIELD(workers), 0,
      "auto or a number from"},
+    {"maxconn_per_source", KEY_UINT, 0, 1000000, FIELD(maxconn_per_source), 0,
+     "a number (0: no limit) from"},
 };
 #define NGLOBAL (sizeof(global_defs) / sizeof(global_defs[0]))
 
@@ -538,6 +544,7 @@ begin_section(struct parse *p, char *name)
 	sec->groups = calloc(1, sizeof(struct pgroup));
 	sec->ngroups = 1;
 	sec->pty = -1;
+	sec->transparent = -1;
 	sec->groups[0].file = p->file;
 	p->cur = sec;
 }
@@ -947,7 +954,7 @@ is_global_key(const char *key)
 	for (size_t k = 0; k < NGLOBAL; k++)
 		if (strcmp(key, global_defs[k].key) == 0)
 			return true;
-	return strcmp(key, "bind") == 0;
+	return strcmp(key, "bind") == 0 || strcmp(key, "proxy_from") == 0;
 }
 
 /* The longest folder name on a `signature_path` value. */
@@ -965,6 +972,109 @@ longest_folder(const char *v)
 	}
 }
 
+/* `allow`, `deny`, `proxy_from`: CIDR lists; repeated lines add up. */
+static void
+acl_key(struct parse *p, struct acl *list, const char *key, const char *v)
+{
+	char err[512];
+
+	if (acl_parse(list, v, err, sizeof(err)) < 0)
+		perr(p, "%s: %s", key, err);
+}
+
+/* The list-valued global keys about the client's address: who may
+ * connect, whose PROXY headers are trusted. False when KEY is not one of
+ * them. */
+static bool
+address_global_key(struct parse *p, const char *key, const char *v)
+{
+	struct config *cfg = p->cfg;
+
+	if (strcmp(key, "allow") == 0 || strcmp(key, "deny") == 0 ||
+	    strcmp(key, "proxy_from") == 0) {
+		acl_key(p,
+		        key[0] == 'a'   ? &cfg->allow
+		        : key[0] == 'd' ? &cfg->deny
+		                        : &cfg->proxy_from,
+		        key, v);
+		return true;
+	}
+	return false;
+}
+
+/* The service keys about the client's address. False when KEY is not one
+ * of them. */
+static bool
+address_service_key(struct parse *p, struct psection *sec, const char *key,
+                    const char *v)
+{
+	if (strcmp(key, "allow") == 0 || strcmp(key, "deny") == 0) {
+		if (sec->kind != SEC_SERVICE)
+			perr(p,
+			     "[%s] takes no '%s': it is not matched, it gets "
+			     "the clients the ranked services leave; use a "
+			     "global '%s' to refuse clients",
+			     sec->name, key, key);
+		else
+			acl_key(p, key[0] == 'a' ? &sec->allow : &sec->deny,
+			        key, v);
+		return true;
+	}
+	if (strcmp(key, "proxy_protocol") == 0) {
+		if (sec->proxy_line != 0) {
+			perr(p,
+			     "proxy_protocol given twice in [%s] (first at "
+			     "line %d)",
+			     sec->name, sec->proxy_line);
+			return true;
+		}
+		sec->proxy_line = p->line;
+		if (strcmp(v, "v1") == 0)
+			sec->proxy_protocol = 1;
+		else if (strcmp(v, "v2") == 0)
+			sec->proxy_protocol = 2;
+		else
+			perr(p, "proxy_protocol: '%s' is not v1 or v2", v);
+		return true;
+	}
+	if (strcmp(key, "transparent") == 0) {
+		if (sec->transparent_line != 0) {
+			perr(p,
+			     "transparent given twice in [%s] (first at line "
+			     "%d)",
+			     sec->name, sec->transparent_line);
+			return true;
+		}
+		sec->transparent_line = p->line;
+		if (strcmp(v, "yes") == 0)
+			sec->transparent = 1;
+		else if (strcmp(v, "no") == 0)
+			sec->transparent = 0;
+		else
+			perr(p, "transparent: '%s' is not yes or no", v);
+		return true;
+	}
+	return false;
+}
+
+/* PROXY out and transparent mode shape a backend connection. */
+static void
+check_address(struct parse *p, struct psection *sec)
+{
+	if (sec->connect != NULL)
+		return;
+	if (sec->proxy_line != 0)
+		add_error(p->errs, sec->file, sec->proxy_line,
+		          "proxy_protocol in [%s] without connect: the header "
+		          "goes to a backend",
+		          sec->name);
+	if (sec->transparent_line != 0)
+		add_error(p->errs, sec->file, sec->transparent_line,
+		          "transparent in [%s] without connect: it shapes the "
+		          "connection to a backend",
+		          sec->name);
+}
+
 static void
 global_key(struct parse *p, const char *key, const char *v)
 {
@@ -979,6 +1089,8 @@ global_key(struct parse *p, const char *key, const char *v)
 		bind_key(p, v);
 		return;
 	}
+	if (address_global_key(p, key, v))
+		return;
 	while (def < global_defs + NGLOBAL && strcmp(key, def->key) != 0)
 		def++;
 	if (def == global_defs + NGLOBAL) {
@@ -1186,6 +1298,8 @@ service_key(struct parse *p, struct psection *sec, const char *key,
 		exec_key(p, sec, key, v);
 		return;
 	}
+	if (address_service_key(p, sec, key, v))
+		return;
 	if (is_global_key(key))
 		perr(p,
 		     "'%s' is a global key, not a key of [%s]: global keys go "
@@ -1287,6 +1401,12 @@ build(struct parse *p)
 			sec->backend = NULL;
 			sec->host = sec->port = NULL;
 			svc->pty = sec->pty == 1;
+			svc->allow = sec->allow;
+			svc->deny = sec->deny;
+			memset(&sec->allow, 0, sizeof(sec->allow));
+			memset(&sec->deny, 0, sizeof(sec->deny));
+			svc->proxy_protocol = sec->proxy_protocol;
+			svc->transparent = sec->transparent == 1;
 			/* Only a whole vector moves: execarg without exec (an
 			 * error) leaves slot 0 empty, and it is freed with the
 			 * section, which knows its length. */
@@ -1513,6 +1633,7 @@ validate(struct parse *p)
 		for (size_t g = 0; g < sec->ngroups; g++)
 			sigs |= sec->groups[g].lines > 0 || g > 0;
 		check_action(p, sec);
+		check_address(p, sec);
 		if (sec->kind != SEC_SERVICE) {
 			if (sec->connect == NULL && sec->exec_line == 0)
 				add_error(
@@ -1560,6 +1681,8 @@ free_psections(struct parse *p)
 		for (size_t a = 0; a < sec->argc; a++)
 			free(sec->argv[a]);
 		free(sec->argv);
+		acl_free(&sec->allow);
+		acl_free(&sec->deny);
 	}
 	free(p->sections);
 }
@@ -1660,8 +1783,13 @@ config_unref(struct config *cfg)
 		for (char **a = svc->argv; a != NULL && *a != NULL; a++)
 			free(*a);
 		free(svc->argv);
+		acl_free(&svc->allow);
+		acl_free(&svc->deny);
 	}
 	free(cfg->services);
+	acl_free(&cfg->allow);
+	acl_free(&cfg->deny);
+	acl_free(&cfg->proxy_from);
 	for (size_t i = 0; i < cfg->ngroups; i++)
 		free(cfg->groups[i].name);
 	free(cfg->groups);

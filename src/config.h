@@ -16,6 +16,7 @@
 #include <netdb.h>
 #include <sys/types.h>
 
+#include "acl.h"
 #include "frame.h"
 #include "sig.h"
 
@@ -71,6 +72,10 @@ struct service {
 	 * NULL for other actions. */
 	char **argv;
 	bool pty; /* `pty = yes` */
+	/* Who may reach it: for other clients it is ruled out. */
+	struct acl allow, deny;
+	int proxy_protocol; /* `proxy_protocol = v1|v2`: 1 or 2; 0: none */
+	bool transparent;   /* `transparent = yes` */
 };
 
 /* One `bind =` line and its resolved addresses. */
@@ -119,6 +124,9 @@ struct config {
 	size_t ngroups;
 	struct sigdef *sigs;
 	size_t nsigs;
+	/* Who may connect at all; whose PROXY headers are trusted. */
+	struct acl allow, deny, proxy_from;
+	unsigned maxconn_per_source; /* 0: no limit */
 	char **files; /* every file read, for the pointers above */
 	size_t nfiles;
 	unsigned refs;

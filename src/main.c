@@ -70,6 +70,8 @@ print_seconds(const char *name, uint32_t ms)
 		printf("%s %gs", name, ms / 1000.0);
 }
 
+static void print_address(const struct service *svc);
+
 static void
 print_service(const struct config *cfg, const struct service *svc,
               const char *label, const char *absent)
@@ -83,6 +85,7 @@ print_service(const struct config *cfg, const struct service *svc,
 	config_action_text(svc, action, sizeof(action));
 	printf("  %-12s -> %s   (%s:%d)\n", label, action, svc->file,
 	       svc->line);
+	print_address(svc);
 	for (size_t g = svc->first_group; g < svc->first_group + svc->ngroups;
 	     g++) {
 		const struct group *grp = &cfg->groups[g];
@@ -111,6 +114,51 @@ print_service(const struct config *cfg, const struct service *svc,
 			           : "",
 			       d->file, d->line);
 		}
+	}
+}
+
+/* Who may connect, whose PROXY headers are trusted, per-source limit. */
+static void
+print_access(const struct config *cfg)
+{
+	char a[1024];
+
+	acl_format(&cfg->allow, a, sizeof(a));
+	printf("clients: allow %s", cfg->allow.n > 0 ? a : "all");
+	acl_format(&cfg->deny, a, sizeof(a));
+	printf(", deny %s", cfg->deny.n > 0 ? a : "none");
+	if (cfg->maxconn_per_source > 0)
+		printf(", maxconn_per_source %u (IPv6 per /64)",
+		       cfg->maxconn_per_source);
+	else
+		printf(", maxconn_per_source none");
+	acl_format(&cfg->proxy_from, a, sizeof(a));
+	printf("\nPROXY headers: %s%s\n",
+	       cfg->proxy_from.n > 0 ? "required from " : "trusted from no one",
+	       cfg->proxy_from.n > 0 ? a : "");
+}
+
+/* A service's PROXY, transparent and allow/deny settings, when set. */
+static void
+print_address(const struct service *svc)
+{
+	char a[1024];
+
+	if (svc->proxy_protocol != 0 || svc->transparent)
+		printf("       backend sees the client: %s%s%s\n",
+		       svc->proxy_protocol == 1   ? "PROXY v1 header"
+		       : svc->proxy_protocol == 2 ? "PROXY v2 header"
+		                                  : "",
+		       svc->proxy_protocol != 0 && svc->transparent ? ", " : "",
+		       svc->transparent ? "transparent (client's address)"
+		                        : "");
+	if (svc->allow.n > 0) {
+		acl_format(&svc->allow, a, sizeof(a));
+		printf("       allow %s\n", a);
+	}
+	if (svc->deny.n > 0) {
+		acl_format(&svc->deny, a, sizeof(a));
+		printf("       deny %s\n", a);
 	}
 }
 
@@ -182,6 +230,7 @@ check(struct config *cfg)
 	if (cfg->chroot_dir != NULL)
 		printf(", chroot %s", cfg->chroot_dir);
 	printf("\n");
+	print_access(cfg);
 	config_unref(cfg);
 	return 0;
 }
