@@ -49,6 +49,16 @@ matcher_free(struct matcher *m)
 	free(m);
 }
 
+void
+matcher_rule_out(struct matcher *m, size_t s)
+{
+	const struct service *svc = &m->cfg->services[s];
+
+	/* Only undecided signatures are ever evaluated: these never are. */
+	for (size_t i = svc->first_sig; i < svc->first_sig + svc->nsigs; i++)
+		m->state[i] = SIG_NOMATCH;
+}
+
 static void
 eval_group(struct matcher *m, const struct group *g, const uint8_t *data,
            size_t len, bool final, struct sig_scratch *scratch)
