@@ -1857,6 +1857,11 @@ config_identity(const struct config *cfg, struct privs *id,
 			add_error(errs, cfg->path, cfg->group_line,
 			          "group '%s' does not exist", cfg->group);
 	}
+	/* Transparent connections bind to the clients' addresses. */
+	for (size_t i = 0; i < cfg->nservices + (cfg->fallback != NULL) +
+	                           (cfg->timeout != NULL);
+	     i++)
+		id->keep_net_admin |= cfg->services[i].transparent;
 	if (errs->n == before && privs_lookup_groups(id) < 0)
 		add_error(errs, cfg->path, cfg->user_line,
 		          "user '%s' has no group of its own: add 'group ='",
