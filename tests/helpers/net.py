@@ -51,9 +51,11 @@ def family_of(host):
     return socket.AF_INET6 if ":" in host else socket.AF_INET
 
 
-def connect(host, port, timeout=10.0):
+def connect(host, port, timeout=10.0, source=None):
     s = socket.socket(family_of(host), socket.SOCK_STREAM)
     s.settimeout(timeout)
+    if source:
+        s.bind((source, 0))
     s.connect((host, int(port)))
     return s
 
@@ -321,19 +323,22 @@ def run_talk(argv):
       rst                close with SO_LINGER 0 (the kernel sends a RST)
       close              close normally
 
-    Received bytes go to stdout. --first FILE writes the time from connect
+    Received bytes go to stdout. --bind ADDR connects from ADDR (e.g.
+    127.0.0.2, so the client differs from the daemon's own address).
+    --first FILE writes the time from connect
     to the first received byte (or "none"). Exit 0 when every step held,
     3 with a message on stderr otherwise.
     """
     p = argparse.ArgumentParser(prog="talk")
     p.add_argument("--first")
+    p.add_argument("--bind", help="source address to connect from")
     p.add_argument("host")
     p.add_argument("port", type=int)
     p.add_argument("steps", nargs=argparse.REMAINDER)
     a = p.parse_args(argv)
 
     t0 = time.monotonic()
-    s = connect(a.host, a.port)
+    s = connect(a.host, a.port, source=a.bind)
     s.settimeout(0.5)
     rx = Receiver(s, t0)
     rx.start()
