@@ -18,6 +18,8 @@ shell test can compare both ends of a relay.
   serve httpecho --port P                HTTP/1.1: POST replies with its body
   serve capture --port P --out FILE      store what the first client sends
                                           (until 1 s of silence), close
+  serve peer    --port P                 say "peer=ADDR\\n" (the address it
+                                          sees the client from), read to EOF
 
   talk HOST PORT STEP...      scripted client (see run_talk), received bytes
                               go to stdout
@@ -150,6 +152,16 @@ def handle_ident(sock, args, report):
                head=body[:64].decode("latin-1"))
 
 
+def handle_peer(sock, args, report):
+    # Tells the client which address this server sees it from
+    # (getpeername), then waits for its EOF.
+    peer = sock.getpeername()[0]
+    sock.sendall(("peer=%s\n" % peer).encode())
+    while sock.recv(CHUNK):
+        pass
+    report.add(peer=peer)
+
+
 def handle_sink(sock, args, report):
     recv_sha, recv_len = read_to_eof(sock)
     h = hashlib.sha256()
@@ -248,7 +260,8 @@ def serve(args):
         return
 
     handler = {"ident": handle_ident, "sink": handle_sink,
-               "pump": handle_pump, "capture": handle_capture}[args.kind]
+               "pump": handle_pump, "capture": handle_capture,
+               "peer": handle_peer}[args.kind]
     report = Report(args.report)
 
     class Handler(socketserver.BaseRequestHandler):
@@ -488,7 +501,7 @@ def main():
     elif cmd == "serve":
         p = argparse.ArgumentParser(prog="serve")
         p.add_argument("kind", choices=["ident", "sink", "pump", "httpecho",
-                                        "capture"])
+                                        "capture", "peer"])
         p.add_argument("--host", default="127.0.0.1")
         p.add_argument("--port", type=int, required=True)
         p.add_argument("--name", default="server")
