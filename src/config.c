@@ -93,6 +93,13 @@ struct psection {
 	struct acl allow, deny;
 	int proxy_protocol, proxy_line;
 	int transparent, transparent_line; /* -1: not given */
+	/* Per-listener services: `listen =` lines (texts, then the binds
+	 * they name) and `role =`. */
+	char **listen;
+	int *listen_lines;
+	size_t *listen_idx;
+	size_t nlisten;
+	int role_line;
 };
 
 /* How the value of a single-valued global key is read. */
@@ -907,6 +914,12 @@ bind_key(struct parse *p, const char *v)
 	b->file = p->file;
 	b->line = p->line;
 	b->ai = ai;
+	for (struct addrinfo *a = ai; a != NULL; a = a->ai_next) {
+		char name[ADDR_STRLEN];
+		addr_format(a->ai_addr, name, sizeof(name));
+		*(char **)grow(&b->names, &b->nnames, sizeof(char *)) =
+		    xstrdup(name);
+	}
 	b->dual_stack = v[0] != '[' && strcmp(host, "::") == 0;
 	free(host);
 	free(port);
@@ -1037,6 +1050,40 @@ address_service_key(struct parse *p, struct psection *sec, const char *key,
 			perr(p, "proxy_protocol: '%s' is not v1 or v2", v);
 		return true;
 	}
+	if (strcmp(key, "listen") == 0) {
+		if (*v == '\0') {
+			perr(p, "listen: empty; write the text of a bind line");
+			return true;
+		}
+		size_t n = sec->nlisten;
+		*(char **)grow(&sec->listen, &n, sizeof(char *)) = xstrdup(v);
+		n = sec->nlisten;
+		*(int *)grow(&sec->listen_lines, &n, sizeof(int)) = p->line;
+		sec->nlisten++;
+		return true;
+	}
+	if (strcmp(key, "role") == 0) {
+		if (sec->role_line != 0) {
+			perr(p, "role given twice in [%s] (first at line %d)",
+			     sec->name, sec->role_line);
+			return true;
+		}
+		if (sec->kind != SEC_SERVICE) {
+			perr(p,
+			     "[%s] is already the %s service: role is for "
+			     "a listener's own one",
+			     sec->name, sec->name);
+			return true;
+		}
+		sec->role_line = p->line;
+		if (strcmp(v, "fallback") == 0)
+			sec->kind = SEC_FALLBACK;
+		else if (strcmp(v, "timeout") == 0)
+			sec->kind = SEC_TIMEOUT;
+		else
+			perr(p, "role: '%s' is not fallback or timeout", v);
+		return true;
+	}
 	if (strcmp(key, "transparent") == 0) {
 		if (sec->transparent_line != 0) {
 			perr(p,
@@ -1055,6 +1102,88 @@ address_service_key(struct parse *p, struct psection *sec, const char *key,
 		return true;
 	}
 	return false;
+}
+
+/* `listen =` names binds; `role =` sections serve their listeners; every
+ * listener offers something. */
+static void
+check_listen(struct parse *p)
+{
+	struct config *cfg = p->cfg;
+	bool *served = calloc(cfg->nbinds + 1, sizeof(bool));
+	int *fb = calloc(cfg->nbinds + 1, sizeof(int));
+	int *to = calloc(cfg->nbinds + 1, sizeof(int));
+
+	if (served == NULL || fb == NULL || to == NULL) {
+		fprintf(stderr, "portsplit: out of memory\n");
+		exit(1);
+	}
+	for (size_t i = 0; i < p->nsections; i++) {
+		struct psection *sec = &p->sections[i];
+		bool named = strcmp(sec->name, "fallback") == 0 ||
+		             strcmp(sec->name, "timeout") == 0;
+		if (sec->nlisten > 0 && named)
+			add_error(p->errs, sec->file, sec->listen_lines[0],
+			          "[%s] is every listener's %s: for one "
+			          "listener's own, name a section and give it "
+			          "role = %s and listen",
+			          sec->name, sec->name, sec->name);
+		else if (sec->role_line != 0 && sec->nlisten == 0 &&
+		         sec->kind != SEC_SERVICE)
+			add_error(p->errs, sec->file, sec->role_line,
+			          "role in [%s] without listen: say which "
+			          "listener it serves (or name the section "
+			          "[%s] for all of them)",
+			          sec->name,
+			          sec->kind == SEC_FALLBACK ? "fallback"
+			                                    : "timeout");
+		sec->listen_idx = calloc(sec->nlisten + 1, sizeof(size_t));
+		for (size_t k = 0; k < sec->nlisten; k++) {
+			size_t b = 0;
+			while (b < cfg->nbinds &&
+			       strcmp(cfg->binds[b].text, sec->listen[k]) != 0)
+				b++;
+			if (b == cfg->nbinds) {
+				add_error(
+				    p->errs, sec->file, sec->listen_lines[k],
+				    "listen = %s in [%s] is not the text of "
+				    "a bind line",
+				    sec->listen[k], sec->name);
+				continue;
+			}
+			sec->listen_idx[k] = b;
+			served[b] = true;
+			int *slot = sec->kind == SEC_FALLBACK  ? &fb[b]
+			            : sec->kind == SEC_TIMEOUT ? &to[b]
+			                                       : NULL;
+			if (named || slot == NULL)
+				continue;
+			if (*slot != 0)
+				add_error(p->errs, sec->file,
+				          sec->listen_lines[k],
+				          "%s already has its own %s (line %d)",
+				          sec->listen[k],
+				          sec->kind == SEC_FALLBACK ? "fallback"
+				                                    : "timeout",
+				          *slot);
+			else
+				*slot = sec->listen_lines[k];
+		}
+		if (sec->nlisten == 0)
+			for (size_t b = 0; b < cfg->nbinds; b++)
+				served[b] = true;
+	}
+	for (size_t b = 0; p->nsections > 0 && b < cfg->nbinds; b++)
+		if (!served[b])
+			add_error(
+			    p->errs, cfg->binds[b].file, cfg->binds[b].line,
+			    "nothing is offered on bind = %s: every "
+			    "service has listen lines for other binds; add "
+			    "listen = %s to one, or a [fallback]",
+			    cfg->binds[b].text, cfg->binds[b].text);
+	free(served);
+	free(fb);
+	free(to);
 }
 
 /* PROXY out and transparent mode shape a backend connection. */
@@ -1377,7 +1506,7 @@ build(struct parse *p)
 		if (p->sections[i].kind == SEC_SERVICE)
 			nsvc++;
 	/* Ranked services first, then the two special ones. */
-	cfg->services = calloc(nsvc + 2, sizeof(struct service));
+	cfg->services = calloc(p->nsections + 2, sizeof(struct service));
 	for (int pass = 0; pass < 2; pass++) {
 		for (size_t i = 0; i < p->nsections; i++) {
 			struct psection *sec = &p->sections[i];
@@ -1407,6 +1536,11 @@ build(struct parse *p)
 			memset(&sec->deny, 0, sizeof(sec->deny));
 			svc->proxy_protocol = sec->proxy_protocol;
 			svc->transparent = sec->transparent == 1;
+			if (sec->nlisten > 0 && sec->listen_idx != NULL) {
+				svc->listens = sec->listen_idx;
+				svc->nlistens = sec->nlisten;
+				sec->listen_idx = NULL;
+			}
 			/* Only a whole vector moves: execarg without exec (an
 			 * error) leaves slot 0 empty, and it is freed with the
 			 * section, which knows its length. */
@@ -1446,7 +1580,18 @@ build(struct parse *p)
 			}
 			svc->ngroups = cfg->ngroups - svc->first_group;
 			svc->nsigs = cfg->nsigs - svc->first_sig;
-			if (sec->kind == SEC_FALLBACK)
+			if (sec->role_line != 0) {
+				/* A listener's own fallback or timeout. */
+				cfg->nroles++;
+				for (size_t k = 0; k < svc->nlistens; k++) {
+					struct bind *b =
+					    &cfg->binds[svc->listens[k]];
+					if (sec->kind == SEC_FALLBACK)
+						b->fallback = svc;
+					else
+						b->timeout = svc;
+				}
+			} else if (sec->kind == SEC_FALLBACK)
 				cfg->fallback = svc;
 			else if (sec->kind == SEC_TIMEOUT)
 				cfg->timeout = svc;
@@ -1626,6 +1771,7 @@ validate(struct parse *p)
 		add_error(p->errs, p->file, p->line > 0 ? p->line : 1,
 		          "no 'bind =' line: nothing to listen on");
 	check_binds(p);
+	check_listen(p);
 	for (size_t i = 0; i < p->nsections; i++) {
 		struct psection *sec = &p->sections[i];
 		bool sigs = false;
@@ -1634,6 +1780,13 @@ validate(struct parse *p)
 			sigs |= sec->groups[g].lines > 0 || g > 0;
 		check_action(p, sec);
 		check_address(p, sec);
+		if (sec->kind != SEC_SERVICE && sec->role_line != 0 && sigs)
+			add_error(
+			    p->errs, sec->file, sec->role_line,
+			    "[%s] has role = %s: it takes an action only, "
+			    "not string, regex or signature lines",
+			    sec->name,
+			    sec->kind == SEC_FALLBACK ? "fallback" : "timeout");
 		if (sec->kind != SEC_SERVICE) {
 			if (sec->connect == NULL && sec->exec_line == 0)
 				add_error(
@@ -1683,6 +1836,11 @@ free_psections(struct parse *p)
 		free(sec->argv);
 		acl_free(&sec->allow);
 		acl_free(&sec->deny);
+		for (size_t k = 0; k < sec->nlisten; k++)
+			free(sec->listen[k]);
+		free(sec->listen);
+		free(sec->listen_lines);
+		free(sec->listen_idx);
 	}
 	free(p->sections);
 }
@@ -1765,13 +1923,16 @@ config_unref(struct config *cfg)
 	if (cfg == NULL || --cfg->refs > 0)
 		return;
 	for (size_t i = 0; i < cfg->nbinds; i++) {
+		for (size_t k = 0; k < cfg->binds[i].nnames; k++)
+			free(cfg->binds[i].names[k]);
+		free(cfg->binds[i].names);
 		free(cfg->binds[i].text);
 		if (cfg->binds[i].ai != NULL)
 			freeaddrinfo(cfg->binds[i].ai);
 	}
 	free(cfg->binds);
 	for (size_t i = 0; i < cfg->nservices + (cfg->fallback != NULL) +
-	                           (cfg->timeout != NULL);
+	                           (cfg->timeout != NULL) + cfg->nroles;
 	     i++) {
 		struct service *svc = &cfg->services[i];
 		free(svc->name);
@@ -1785,6 +1946,7 @@ config_unref(struct config *cfg)
 		free(svc->argv);
 		acl_free(&svc->allow);
 		acl_free(&svc->deny);
+		free(svc->listens);
 	}
 	free(cfg->services);
 	acl_free(&cfg->allow);
@@ -1859,7 +2021,7 @@ config_identity(const struct config *cfg, struct privs *id,
 	}
 	/* Transparent connections bind to the clients' addresses. */
 	for (size_t i = 0; i < cfg->nservices + (cfg->fallback != NULL) +
-	                           (cfg->timeout != NULL);
+	                           (cfg->timeout != NULL) + cfg->nroles;
 	     i++)
 		id->keep_net_admin |= cfg->services[i].transparent;
 	if (errs->n == before && privs_lookup_groups(id) < 0)
@@ -1881,6 +2043,27 @@ config_identity(const struct config *cfg, struct privs *id,
 		return -1;
 	}
 	return 0;
+}
+
+int
+config_bind_index(const struct config *cfg, const char *name)
+{
+	for (size_t b = 0; b < cfg->nbinds; b++)
+		for (size_t k = 0; k < cfg->binds[b].nnames; k++)
+			if (strcmp(cfg->binds[b].names[k], name) == 0)
+				return (int)b;
+	return -1;
+}
+
+bool
+config_offered(const struct service *svc, int bind)
+{
+	if (svc->nlistens == 0)
+		return true;
+	for (size_t k = 0; k < svc->nlistens; k++)
+		if ((int)svc->listens[k] == bind)
+			return true;
+	return false;
 }
 
 void

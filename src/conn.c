@@ -266,6 +266,19 @@ conn_accepted(struct engine *e, struct config *cfg, int fd,
 	e->conns = c;
 	log_msg(LVL_DEBUG, "accept conn=%llu client=%s listener=%s",
 	        (unsigned long long)c->id, c->client, c->listener);
+	/* The services of this listener, and its own fallback and
+	 * timeout. */
+	int bind = config_bind_index(c->cfg, listener);
+	for (size_t s = 0; s < c->cfg->nservices; s++)
+		if (!config_offered(&c->cfg->services[s], bind))
+			matcher_rule_out(c->m, s);
+	if (bind >= 0)
+		matcher_set_specials(
+		    c->m,
+		    c->cfg->binds[bind].fallback ? c->cfg->binds[bind].fallback
+		                                 : c->cfg->fallback,
+		    c->cfg->binds[bind].timeout ? c->cfg->binds[bind].timeout
+		                                : c->cfg->timeout);
 	/* Only a trusted balancer's header says who the client is; before
 	 * it, the balancer is not judged as a client. */
 	c->proxy_in = acl_match(&c->cfg->proxy_from, peer);

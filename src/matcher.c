@@ -26,6 +26,7 @@ struct matcher {
 	bool final;      /* the final evaluation was done */
 	uint8_t *before; /* service states before the final evaluation */
 	uint8_t *view;   /* joined records (frame join), max_peek bytes */
+	const struct service *fallback, *timeout; /* where nothing goes */
 	uint8_t state[]; /* one enum sig_state per config->sigs */
 };
 
@@ -38,6 +39,8 @@ matcher_new(const struct config *cfg)
 		return NULL;
 	m->cfg = cfg;
 	m->before = m->state + cfg->nsigs;
+	m->fallback = cfg->fallback;
+	m->timeout = cfg->timeout;
 	return m;
 }
 
@@ -47,6 +50,14 @@ matcher_free(struct matcher *m)
 	if (m != NULL)
 		free(m->view);
 	free(m);
+}
+
+void
+matcher_set_specials(struct matcher *m, const struct service *fallback,
+                     const struct service *timeout)
+{
+	m->fallback = fallback;
+	m->timeout = timeout;
 }
 
 void
@@ -126,7 +137,7 @@ rank(const struct matcher *m, struct verdict *v)
 		}
 	}
 	v->kind = VERDICT_FALLBACK;
-	v->service = cfg->fallback;
+	v->service = m->fallback;
 	return true;
 }
 
@@ -177,7 +188,7 @@ matcher_feed(struct matcher *m, const uint8_t *data, size_t len,
 	rank(m, v);
 	if (v->kind == VERDICT_FALLBACK && end == MATCHER_TIMEOUT) {
 		v->kind = VERDICT_TIMEOUT;
-		v->service = cfg->timeout;
+		v->service = m->timeout;
 	}
 	return true;
 }
