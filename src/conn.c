@@ -247,8 +247,6 @@ conn_accepted(struct engine *e, struct config *cfg, int fd,
 	memcpy(&c->peer, peer,
 	       peer->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
 	                                   : sizeof(struct sockaddr_in));
-	socklen_t llen = sizeof(c->local);
-	getsockname(fd, (struct sockaddr *)&c->local, &llen);
 	c->m = matcher_new(c->cfg);
 	c->w = loop_watch(e->loop, fd, LOOP_IN | LOOP_RDHUP, on_client, c);
 	c->lowat = 1;
@@ -352,6 +350,16 @@ decide(struct conn *c, const struct verdict *v)
 		int big = INT_MAX / 2;
 		setsockopt(c->fd, SOL_SOCKET, SO_RCVBUF, &big, sizeof(big));
 	}
+	/* The address the client connected to, when the service passes it on
+	 * and no PROXY header gave it: asked now, so that other connections
+	 * pay no system call for it. */
+	if (c->local.ss_family == 0 && v->service != NULL &&
+	    (v->service->proxy_protocol != 0 ||
+	     v->service->action == ACTION_EXEC)) {
+		socklen_t llen = sizeof(c->local);
+		if (getsockname(c->fd, (struct sockaddr *)&c->local, &llen) < 0)
+			c->local.ss_family = 0;
+	}
 	struct action_ctx ctx = {
 	    .conn_id = c->id,
 	    .service = c->service,
@@ -359,7 +367,8 @@ decide(struct conn *c, const struct verdict *v)
 	    .idle_timeout_ms = c->cfg->idle_timeout_ms,
 	    .splice_at_once = c->e->splice_at_once,
 	    .client = (struct sockaddr *)&c->peer,
-	    .local = (struct sockaddr *)&c->local,
+	    .local =
+	        c->local.ss_family != 0 ? (struct sockaddr *)&c->local : NULL,
 	};
 	/* A connecting service takes the client's watch over (one
 	 * registration for the socket's life); the others do without. */

@@ -270,6 +270,22 @@ ruled_out(void)
 	       v.service == &cfg->services[0],
 	   "without the rule-out, 'AB' goes to [a]");
 	matcher_free(m);
+	/* A listener's own fallback and timeout (role =). */
+	const struct service *own = &cfg->services[1];
+	m = matcher_new(cfg);
+	matcher_set_specials(m, own, NULL);
+	ok(matcher_feed(m, (const uint8_t *)"Q", 1, MATCHER_MORE, scratch,
+	                &v) &&
+	       v.kind == VERDICT_FALLBACK && v.service == own,
+	   "a listener's own fallback takes what everything rules out");
+	matcher_free(m);
+	m = matcher_new(cfg);
+	matcher_set_specials(m, cfg->fallback, own);
+	ok(matcher_feed(m, (const uint8_t *)"", 0, MATCHER_TIMEOUT, scratch,
+	                &v) &&
+	       v.kind == VERDICT_TIMEOUT && v.service == own,
+	   "and its own timeout the silent client");
+	matcher_free(m);
 	config_unref(cfg);
 }
 
