@@ -6,7 +6,7 @@ limit (maxconn_per_source) and allow/deny tests.
 Standard library only; every socket call has a timeout.
 
   flood HOST PORT --prefix PFX --count N [--send TEXT] [--expect TEXT]
-        [--timeout S] [--deadline S]
+        [--timeout S] [--deadline S] [--hold-until FILE]
 
 Connection i comes from the address PFX + i (PFX an IPv6 prefix like
 2001:db8:1:: whose addresses this host may bind: a local route, or IPv4
@@ -14,12 +14,14 @@ like 127.0.1.), sends TEXT and waits for either TEXT --expect (served: the
 connection is kept open to the end) or the peer closing without it
 (refused). Connections run one after another, at most N of them, and stop
 at the --deadline. Prints one JSON line {"served": .., "refused": ..,
-"other": .., "errors": [first few], "seconds": ..}, then closes everything.
+"other": .., "errors": [first few], "seconds": ..}, then closes everything
+(with --hold-until, once FILE exists, at most 120 s later).
 """
 import argparse
 import codecs
 import ipaddress
 import json
+import os
 import socket
 import sys
 import time
@@ -80,6 +82,10 @@ def flood(a):
             held.append(s)
     out["seconds"] = round(time.monotonic() - t0, 3)
     print(json.dumps(out), flush=True)
+    end = time.monotonic() + 120
+    while a.hold_until and not os.path.exists(a.hold_until) and \
+            time.monotonic() < end:
+        time.sleep(0.05)
     for s in held:
         s.close()
 
@@ -97,6 +103,7 @@ def main():
     p.add_argument("--expect", default="")
     p.add_argument("--timeout", type=float, default=5.0)
     p.add_argument("--deadline", type=float, default=120.0)
+    p.add_argument("--hold-until")
     flood(p.parse_args(sys.argv[2:]))
 
 

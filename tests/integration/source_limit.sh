@@ -4,7 +4,8 @@
 # and held, every other one is closed at once (and logged, rate-limited),
 # another /64 and an IPv4 client are still served, and once the 50 leave
 # the source is served again. Then the same with workers = 2: the count is
-# shared, so the limit still holds exactly.
+# shared, so the limit still holds exactly; and a worker killed while it
+# holds connections gives its counts back.
 #
 # Runs in a network namespace the test creates (a local route makes the
 # whole /64 bindable); skipped when the kernel refuses namespaces.
@@ -83,4 +84,29 @@ EOF
 
 run_case 1
 run_case 2
+
+# A worker dies holding some of a source's connections: the supervisor
+# drops its counts, so that source may open that many again, and no more.
+printf '%s\n' "bind = [::1]:$PS" "timeout = 5" "maxconn_per_source = 50" \
+	"workers = 2" "[hold]" "string = HOLD" "connect = [::1]:$BACK" >"$T/portsplit.ini"
+ps_start "$T/portsplit.ini" $PS
+timeout 200 "$T/in-ns" "$PYTHON" "$SOURCES" flood ::1 $PS --prefix 2001:db8:1:: \
+	--count 200 --send 'HOLD\n' --expect 'served\n' --timeout 5 --deadline 60 \
+	--hold-until "$T/release" >"$T/held.json" &
+HELD=$!
+wait_file "$T/held.json" 60
+is "$(json "$(cat "$T/held.json")" served)" 50 "workers=2: 50 held from one /64"
+victim=$(pgrep -P "$PS_PID" | head -n 1)
+kill -KILL "$victim"
+check "the supervisor notices the dead worker" wait_log "worker [0-9]+ pid $victim ended" 5
+sleep 0.5
+out=$(flood 2001:db8:1::2:0:0 60 30)
+got=$(json "$out" served)
+check "the dead worker's share of the 50 may connect again ($got)" \
+	test "${got:-0}" -ge 1 -a "${got:-0}" -le 50
+touch "$T/release"
+wait "$HELD"
+sleep 0.5
+out=$(flood 2001:db8:1::3:0:0 60 30)
+is "$(json "$out" served)" 50 "once all have left, exactly 50 again: nothing leaked, nothing counted twice"
 finish
