@@ -176,6 +176,13 @@ read_header(struct conn *c, unsigned events)
 			c->lowat = lowat;
 			return 0;
 		}
+		if (n == 0) {
+			/* Nothing at all: a balancer's plain TCP check. */
+			log_msg(LVL_DEBUG, "health check conn=%llu from=%s",
+			        (unsigned long long)c->id, c->client);
+			conn_end(c);
+			return -1;
+		}
 		why = "closed before the header was complete";
 		/* fall through */
 	case PROXYPROTO_BAD:

@@ -139,5 +139,14 @@ check "logged: not complete within timeout" wait_log "bad PROXY header .*not com
 out=$(talk 127.0.0.1 "$PS" slow 0.01 'PROXY TCP6 2001:db8::7 ::1 4000 443\r\n' send 'WHO\n' eof 5 2>>"$T/talk.err")
 check "a header in 40 pieces is read whole ($out)" grep -q '^ip=2001:db8::7 port=4000 local=::1:443$' <<<"$out"
 
+# A balancer's plain TCP health check (connect, close, no byte) is not a
+# bad header: nothing above debug level.
+sleep 1.1
+before=$(log_count 'bad PROXY header')
+talk 127.0.0.1 "$PS" close 2>>"$T/talk.err"
+sleep 0.5
+is "$(log_count 'bad PROXY header')" "$before" "an empty connection from the balancer is not logged as a bad header"
+is "$(log_count 'decision .*client=127\.0\.0\.1:')" 0 "nor as a client"
+
 [ "$FAILED" = 0 ] || { diag <"$T/curl.err"; diag <"$T/talk.err"; diag <"$T/access.log"; }
 finish
