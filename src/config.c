@@ -2069,8 +2069,8 @@ config_offered(const struct service *svc, int bind)
 void
 config_check_names(const struct config *cfg, struct config_errors *errs)
 {
-	size_t n =
-	    cfg->nservices + (cfg->fallback != NULL) + (cfg->timeout != NULL);
+	size_t n = cfg->nservices + (cfg->fallback != NULL) +
+	           (cfg->timeout != NULL) + cfg->nroles;
 
 	for (size_t i = 0; i < n; i++) {
 		const struct service *svc = &cfg->services[i];
