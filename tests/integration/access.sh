@@ -6,7 +6,7 @@
 # decides at once, and the fallback too, without waiting for the timer.
 . "$(dirname "$0")/../lib.sh"
 
-read -r PS PS6 SEC OPEN FB <<<"$(free_ports 5)"
+read -r PS PS6 PSD SEC OPEN FB <<<"$(free_ports 6)"
 serve sec ident --port "$SEC" --name secret
 serve open ident --port "$OPEN" --name open
 serve fb ident --port "$FB" --name fallback
@@ -14,6 +14,7 @@ serve fb ident --port "$FB" --name fallback
 cat >"$T/portsplit.ini" <<EOF
 bind = 127.0.0.1:$PS
 bind = [::1]:$PS6
+bind = :::$PSD
 timeout = 5
 allow = 127.0.0.0/8 ::1
 deny = 127.0.0.3
@@ -32,7 +33,7 @@ connect = 127.0.0.1:$SEC
 [fallback]
 connect = 127.0.0.1:$FB
 EOF
-ps_start "$T/portsplit.ini" "$PS" "$PS6"
+ps_start "$T/portsplit.ini" "$PS" "$PS6" "$PSD"
 
 # Global deny: closed at once, without a byte read.
 start=$(date +%s.%N)
@@ -67,5 +68,13 @@ check "[only6] allows ::1" test $? = 0
 out=$(talk --bind 127.0.0.2 127.0.0.1 "$PS" send 'X' expect 'fallback' 3 2>>"$T/talk.err")
 check "[only6] refuses an IPv4 client" test $? = 0
 
-[ "$FAILED" = 0 ] || diag <"$T/talk.err"
+# The original's dual-stack :::PORT: IPv4 clients arrive as ::ffff:a.b.c.d
+# and are judged as IPv4, globally and per service.
+out=$(talk --bind 127.0.0.3 127.0.0.1 "$PSD" eof 3 2>>"$T/talk.err")
+check "dual stack: denied 127.0.0.3 (as ::ffff:127.0.0.3) is closed" test $? = 0
+check "logged as denied, as the IPv4 client it is" wait_log 'denied conn=[0-9]+ client=127\.0\.0\.3:[0-9]+ listener=\[::\]:'
+out=$(talk --bind 127.0.0.2 127.0.0.1 "$PSD" send 'SO' expect 'secret' 5 2>>"$T/talk.err")
+check "dual stack: 127.0.0.2 matches allow = 127.0.0.2 of [secret]" test $? = 0
+
+[ "$FAILED" = 0 ] || { diag <"$T/talk.err"; grep -E "denied|listening" "$PS_LOG" | diag; }
 finish
