@@ -26,6 +26,7 @@ struct matcher {
 	bool final;      /* the final evaluation was done */
 	uint8_t *before; /* service states before the final evaluation */
 	uint8_t *view;   /* joined records (frame join), max_peek bytes */
+	const struct service *fallback, *timeout; /* where nothing goes */
 	uint8_t state[]; /* one enum sig_state per config->sigs */
 };
 
@@ -38,6 +39,8 @@ matcher_new(const struct config *cfg)
 		return NULL;
 	m->cfg = cfg;
 	m->before = m->state + cfg->nsigs;
+	m->fallback = cfg->fallback;
+	m->timeout = cfg->timeout;
 	return m;
 }
 
@@ -47,6 +50,24 @@ matcher_free(struct matcher *m)
 	if (m != NULL)
 		free(m->view);
 	free(m);
+}
+
+void
+matcher_set_specials(struct matcher *m, const struct service *fallback,
+                     const struct service *timeout)
+{
+	m->fallback = fallback;
+	m->timeout = timeout;
+}
+
+void
+matcher_rule_out(struct matcher *m, size_t s)
+{
+	const struct service *svc = &m->cfg->services[s];
+
+	/* Only undecided signatures are ever evaluated: these never are. */
+	for (size_t i = svc->first_sig; i < svc->first_sig + svc->nsigs; i++)
+		m->state[i] = SIG_NOMATCH;
 }
 
 static void
@@ -116,7 +137,7 @@ rank(const struct matcher *m, struct verdict *v)
 		}
 	}
 	v->kind = VERDICT_FALLBACK;
-	v->service = cfg->fallback;
+	v->service = m->fallback;
 	return true;
 }
 
@@ -167,7 +188,7 @@ matcher_feed(struct matcher *m, const uint8_t *data, size_t len,
 	rank(m, v);
 	if (v->kind == VERDICT_FALLBACK && end == MATCHER_TIMEOUT) {
 		v->kind = VERDICT_TIMEOUT;
-		v->service = cfg->timeout;
+		v->service = m->timeout;
 	}
 	return true;
 }
