@@ -1581,6 +1581,10 @@ build(struct parse *p)
 				/* A listener's own fallback or timeout. */
 				cfg->nroles++;
 				for (size_t k = 0; k < svc->nlistens; k++) {
+					/* A listen line that names no bind
+					 * is an error already reported. */
+					if (svc->listens[k] >= cfg->nbinds)
+						continue;
 					struct bind *b =
 					    &cfg->binds[svc->listens[k]];
 					if (sec->kind == SEC_FALLBACK)

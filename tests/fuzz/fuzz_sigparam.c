@@ -15,21 +15,35 @@
 #define MAX_ARGS 8
 
 /* PATTERN with every placeholder as `(?:x)`, skipping `\` pairs as the
- * expansion does; NULL when a placeholder has no `}`. */
+ * expansion does; NULL when a placeholder has no `}`, or stands inside a
+ * character class (`[...]`): an expansion is a group of alternatives, meant
+ * outside classes, and the shape property does not hold there. */
 static char *
 plain(const char *pattern)
 {
 	size_t n = strlen(pattern);
 	char *out = malloc(n * 5 + 1), *o = out;
 	const char *s = pattern;
+	bool in_class = false;
 
 	while (*s != '\0') {
 		if (s[0] == '\\' && s[1] != '\0') {
 			*o++ = *s++;
 			*o++ = *s++;
+		} else if (!in_class && s[0] == '[') {
+			/* A class: `]` first (or after `^`) is a member. */
+			in_class = true;
+			*o++ = *s++;
+			if (*s == '^')
+				*o++ = *s++;
+			if (*s == ']')
+				*o++ = *s++;
+		} else if (in_class && s[0] == ']') {
+			in_class = false;
+			*o++ = *s++;
 		} else if (s[0] == '%' && s[1] == '{') {
 			const char *close = strchr(s + 2, '}');
-			if (close == NULL) {
+			if (close == NULL || in_class) {
 				free(out);
 				return NULL;
 			}
