@@ -88,6 +88,11 @@ struct psection {
 	int execarg_line; /* the first execarg */
 	int pty;          /* -1: not given, else 0 or 1 */
 	int pty_line;
+	uint32_t replay_window_ms;
+	int replay_line;
+	bool has_fresh;
+	uint32_t fresh_offset, fresh_ms;
+	int fresh_line;
 	bool broken; /* a line of it was rejected by the reader */
 };
 
@@ -146,6 +151,8 @@ static const struct global_def global_defs[] = {
      "a number of seconds (0 for none)"},
     {"workers", KEY_AUTO_UINT, 1, CONFIG_WORKERS_MAX, FIELD(workers), 0,
      "auto or a number from"},
+    {"frame_timeout", KEY_SECONDS, 0, 0, FIELD(frame_timeout_ms), 0,
+     "a number of seconds (0 to wait for the timeout)"},
 };
 #define NGLOBAL (sizeof(global_defs) / sizeof(global_defs[0]))
 
@@ -1128,6 +1135,66 @@ exec_key(struct parse *p, struct psection *sec, const char *key, const char *v)
 	}
 }
 
+/* `fresh = OFFSET:be32 SECONDS`. Returns 0, or -1 when V is not that. */
+static int
+parse_fresh(const char *v, uint32_t *offset, uint32_t *ms)
+{
+	char *end;
+	unsigned long off;
+
+	if (*v < '0' || *v > '9')
+		return -1;
+	errno = 0;
+	off = strtoul(v, &end, 10);
+	if (errno != 0 || off > 65535 || strncmp(end, ":be32", 5) != 0 ||
+	    (end[5] != ' ' && end[5] != '\t'))
+		return -1;
+	end += 5;
+	end += strspn(end, " \t");
+	if (parse_seconds(end, false, ms) < 0)
+		return -1;
+	*offset = (uint32_t)off;
+	return 0;
+}
+
+/* `replay_window =` and `fresh =`: what rules a ranked service out for a
+ * first message it would otherwise take. */
+static void
+guard_key(struct parse *p, struct psection *sec, const char *key, const char *v)
+{
+	bool replay = strcmp(key, "replay_window") == 0;
+	int *line = replay ? &sec->replay_line : &sec->fresh_line;
+
+	if (sec->kind != SEC_SERVICE) {
+		perr(p,
+		     "[%s] takes an action only, not '%s': it has no "
+		     "signature for %s to rule out",
+		     sec->name, key, key);
+		return;
+	}
+	if (*line != 0) {
+		perr(p, "%s given twice in [%s] (first at line %d)", key,
+		     sec->name, *line);
+		return;
+	}
+	*line = p->line;
+	if (replay) {
+		if (parse_seconds(v, false, &sec->replay_window_ms) < 0)
+			perr(p,
+			     "replay_window: '%s' is not a number of seconds "
+			     "above 0",
+			     v);
+	} else if (parse_fresh(v, &sec->fresh_offset, &sec->fresh_ms) < 0) {
+		perr(p,
+		     "fresh: '%s' is not OFFSET:be32 SECONDS (the offset of "
+		     "a big-endian Unix time in the first message, and how "
+		     "far from now it may be; e.g. 15:be32 60)",
+		     v);
+	} else {
+		sec->has_fresh = true;
+	}
+}
+
 static void
 service_key(struct parse *p, struct psection *sec, const char *key,
             const char *v)
@@ -1184,6 +1251,10 @@ service_key(struct parse *p, struct psection *sec, const char *key,
 	if (strcmp(key, "exec") == 0 || strcmp(key, "execarg") == 0 ||
 	    strcmp(key, "pty") == 0) {
 		exec_key(p, sec, key, v);
+		return;
+	}
+	if (strcmp(key, "replay_window") == 0 || strcmp(key, "fresh") == 0) {
+		guard_key(p, sec, key, v);
 		return;
 	}
 	if (is_global_key(key))
@@ -1287,6 +1358,14 @@ build(struct parse *p)
 			sec->backend = NULL;
 			sec->host = sec->port = NULL;
 			svc->pty = sec->pty == 1;
+			svc->replay_window_ms = sec->replay_window_ms;
+			svc->has_fresh = sec->has_fresh;
+			svc->fresh_offset = sec->fresh_offset;
+			svc->fresh_ms = sec->fresh_ms;
+			cfg->guards |= svc->replay_window_ms || svc->has_fresh;
+			if (svc->replay_window_ms > cfg->replay_window_max_ms)
+				cfg->replay_window_max_ms =
+				    svc->replay_window_ms;
 			/* Only a whole vector moves: execarg without exec (an
 			 * error) leaves slot 0 empty, and it is freed with the
 			 * section, which knows its length. */
@@ -1595,6 +1674,7 @@ config_load(const char *path, struct config **out, struct config_errors *errs)
 	cfg->path = xstrdup(path);
 	cfg->timeout_ms = 5000;
 	cfg->connect_timeout_ms = 10000;
+	cfg->frame_timeout_ms = 1000;
 	cfg->maxconn = 1024;
 	cfg->workers = 1;
 	cfg->max_peek = 8192;

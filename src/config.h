@@ -71,6 +71,12 @@ struct service {
 	 * NULL for other actions. */
 	char **argv;
 	bool pty; /* `pty = yes` */
+	/* Guards that rule the service out for a first message (see
+	 * matcher.c): `replay_window` (0: none) and `fresh`. */
+	uint32_t replay_window_ms;
+	bool has_fresh;
+	uint32_t fresh_offset; /* of the big-endian 32-bit Unix time */
+	uint32_t fresh_ms;     /* the largest distance from now allowed */
 };
 
 /* One `bind =` line and its resolved addresses. */
@@ -98,6 +104,9 @@ struct config {
 	/* With workers: how long a worker a reload replaced may go on
 	 * serving its connections before it is stopped; 0: no limit. */
 	uint32_t reload_grace_ms;
+	/* How long a begun framed first message may stay incomplete before
+	 * its signatures are judged on what came (0: until the timeout). */
+	uint32_t frame_timeout_ms;
 	unsigned maxconn;
 	unsigned workers; /* event-loop processes; 0: auto, one per core */
 	size_t max_peek;
@@ -119,6 +128,9 @@ struct config {
 	size_t ngroups;
 	struct sigdef *sigs;
 	size_t nsigs;
+	/* Some service has replay_window or fresh; the longest window. */
+	bool guards;
+	uint32_t replay_window_max_ms;
 	char **files; /* every file read, for the pointers above */
 	size_t nfiles;
 	unsigned refs;

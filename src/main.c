@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "addr.h"
@@ -220,12 +221,24 @@ slurp(const char *path, size_t *len)
 }
 
 /* Each file is what a client sent before waiting for an answer: it is fed
- * whole, and if that leaves the matcher undecided, the timer expires. */
+ * whole, and if that leaves the matcher undecided, frame_timeout passes
+ * (when it comes before the timeout), then the timer expires. The files
+ * are one run: with replay_window, a file identical to an earlier one that
+ * a guarded service took is a replay. */
 static int
 classify(struct config *cfg, char **files, int nfiles)
 {
 	struct sig_scratch *scratch = sig_scratch_new();
+	struct replay *replay = NULL;
+	struct timespec ts;
 	int rc = 0;
+
+	if (cfg->replay_window_max_ms > 0 &&
+	    (replay = replay_new(REPLAY_SLOTS_MIN)) == NULL) {
+		fprintf(stderr, "portsplit: out of memory\n");
+		exit(1);
+	}
+	clock_gettime(CLOCK_MONOTONIC, &ts);
 
 	for (int i = 0; i < nfiles; i++) {
 		size_t len;
@@ -245,7 +258,17 @@ classify(struct config *cfg, char **files, int nfiles)
 			fprintf(stderr, "portsplit: out of memory\n");
 			exit(1);
 		}
-		if (!matcher_feed(m, data, len, MATCHER_MORE, scratch, &v))
+		matcher_set_replay(m, replay);
+		matcher_set_clock(m, (int64_t)time(NULL),
+		                  (uint64_t)ts.tv_sec * 1000 +
+		                      (uint64_t)ts.tv_nsec / 1000000);
+		bool done =
+		    matcher_feed(m, data, len, MATCHER_MORE, scratch, &v);
+		if (!done && cfg->frame_timeout_ms > 0 &&
+		    (cfg->timeout_ms == 0 ||
+		     cfg->frame_timeout_ms < cfg->timeout_ms))
+			done = matcher_frames_due(m, data, len, scratch, &v);
+		if (!done)
 			matcher_feed(m, data, len, MATCHER_TIMEOUT, scratch,
 			             &v);
 		matcher_explain(m, &v, why, sizeof(why));
@@ -255,6 +278,7 @@ classify(struct config *cfg, char **files, int nfiles)
 		free(data);
 	}
 	sig_scratch_free(scratch);
+	replay_free(replay);
 	config_unref(cfg);
 	return rc;
 }

@@ -9,7 +9,19 @@
  *
  * A group with a frame sees only its first message: once that many bytes
  * are there, its signatures are evaluated as on final data, whatever the
- * client sends next. */
+ * client sends next. A first message that has begun but is still
+ * incomplete when `frame_timeout` has passed (matcher_frames_due) is judged
+ * as it is: a real client sends its first message at once, a prober may
+ * stop anywhere.
+ *
+ * Guards: a service with `replay_window` or `fresh` is judged on its whole
+ * first message (its matching signature's frame, or without a frame the
+ * bytes of the decision). While the message is incomplete the service
+ * counts as undecided; when it cannot complete any more (final data, or
+ * frame_timeout) it is ruled out. It is ruled out too when the message is
+ * one it matched within the window (the replay set), or when the Unix time
+ * at the `fresh` offset is too far from now. A service a guard ruled out
+ * stays ruled out for this connection, and the explanation names it. */
 #include "matcher.h"
 
 #include <stdio.h>
@@ -18,23 +30,48 @@
 
 #include "bytes.h"
 
+/* Why a guard ruled a service out (matcher->out[], per service). */
+enum guard_out {
+	OUT_NONE,
+	OUT_REPLAY,     /* the first message was seen within the window */
+	OUT_STALE,      /* the fresh time is too far from now */
+	OUT_INCOMPLETE, /* the first message never completed */
+};
+
+static const char *const out_text[] = {"", "replayed first message",
+                                       "time too far from now",
+                                       "incomplete first message"};
+
+/* A guard's answer for a service that matches. */
+enum guard_rc { GUARD_PASS, GUARD_WAIT, GUARD_FAIL };
+
 struct matcher {
 	const struct config *cfg;
+	struct replay *replay; /* NULL: replay_window is not checked */
+	int64_t unix_s;
+	uint64_t mono_ms;
 	size_t seen;     /* bytes evaluated last time */
 	bool final;      /* the final evaluation was done */
+	bool due;        /* frame_timeout has passed */
+	uint64_t digest; /* of the winner's first message, when guarded */
 	uint8_t *before; /* service states before the final evaluation */
+	uint8_t *out;    /* enum guard_out per service */
+	uint8_t *cut;    /* per group: its first message was cut short */
 	uint8_t state[]; /* one enum sig_state per config->sigs */
 };
 
 struct matcher *
 matcher_new(const struct config *cfg)
 {
-	struct matcher *m = calloc(1, sizeof(*m) + cfg->nsigs + cfg->nservices);
+	struct matcher *m = calloc(1, sizeof(*m) + cfg->nsigs +
+	                                  2 * cfg->nservices + cfg->ngroups);
 
 	if (m == NULL)
 		return NULL;
 	m->cfg = cfg;
 	m->before = m->state + cfg->nsigs;
+	m->out = m->before + cfg->nservices;
+	m->cut = m->out + cfg->nservices;
 	return m;
 }
 
@@ -44,14 +81,45 @@ matcher_free(struct matcher *m)
 	free(m);
 }
 
-static void
-eval_group(struct matcher *m, const struct group *g, const uint8_t *data,
-           size_t len, bool final, struct sig_scratch *scratch)
+void
+matcher_set_replay(struct matcher *m, struct replay *r)
 {
+	m->replay = r;
+}
+
+void
+matcher_set_clock(struct matcher *m, int64_t unix_s, uint64_t mono_ms)
+{
+	m->unix_s = unix_s;
+	m->mono_ms = mono_ms;
+}
+
+/* The length of G's first message in LEN bytes, or -1 while it is
+ * incomplete (or G has no frame). */
+static int64_t
+first_message(const struct group *g, const uint8_t *data, size_t len)
+{
+	int64_t flen;
+
+	if (!g->has_frame)
+		return -1;
+	flen = frame_length(&g->frame, data, len);
+	return flen >= 0 && (uint64_t)flen <= len ? flen : -1;
+}
+
+static void
+eval_group(struct matcher *m, size_t gi, const uint8_t *data, size_t len,
+           bool final, struct sig_scratch *scratch)
+{
+	const struct group *g = &m->cfg->groups[gi];
+
 	if (g->has_frame) {
-		int64_t flen = frame_length(&g->frame, data, len);
-		if (flen >= 0 && (uint64_t)flen <= len) {
+		int64_t flen = first_message(g, data, len);
+		if (flen >= 0) {
 			len = (size_t)flen;
+			final = true;
+		} else if (m->due && len > 0) {
+			m->cut[gi] = true;
 			final = true;
 		}
 	}
@@ -78,18 +146,88 @@ service_state(const struct matcher *m, const struct service *svc,
 	return st;
 }
 
-/* Applies rules 2 and 3; true when decided. */
+static uint32_t
+be32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
+	       (uint32_t)p[2] << 8 | p[3];
+}
+
+/* Judges the first message of service S, which matches with signature
+ * SIG, against its guards. FINAL: no more bytes will come. */
+static enum guard_rc
+guard(struct matcher *m, size_t s, size_t sig, const uint8_t *data, size_t len,
+      bool final)
+{
+	const struct service *svc = &m->cfg->services[s];
+	size_t gi = m->cfg->sigs[sig].group;
+	const struct group *g = &m->cfg->groups[gi];
+	size_t msg = len;
+
+	if (g->has_frame) {
+		int64_t flen = first_message(g, data, len);
+		if (flen < 0) {
+			if (!final && !m->cut[gi])
+				return GUARD_WAIT;
+			m->out[s] = OUT_INCOMPLETE;
+			return GUARD_FAIL;
+		}
+		msg = (size_t)flen;
+	}
+	if (svc->has_fresh) {
+		if ((size_t)svc->fresh_offset + 4 > msg) {
+			if (!final && !g->has_frame)
+				return GUARD_WAIT;
+			m->out[s] = OUT_INCOMPLETE;
+			return GUARD_FAIL;
+		}
+		int64_t t = be32(data + svc->fresh_offset);
+		int64_t dist = t > m->unix_s ? t - m->unix_s : m->unix_s - t;
+		if (dist * 1000 > (int64_t)svc->fresh_ms) {
+			m->out[s] = OUT_STALE;
+			return GUARD_FAIL;
+		}
+	}
+	if (svc->replay_window_ms > 0 && m->replay != NULL) {
+		m->digest = replay_digest(m->replay, (uint32_t)s, data, msg);
+		if (replay_seen(m->replay, m->digest, m->mono_ms)) {
+			m->out[s] = OUT_REPLAY;
+			return GUARD_FAIL;
+		}
+	}
+	return GUARD_PASS;
+}
+
+/* Applies rules 2 and 3, with the guards; true when decided. */
 static bool
-rank(const struct matcher *m, struct verdict *v)
+rank(struct matcher *m, const uint8_t *data, size_t len, bool final,
+     struct verdict *v)
 {
 	const struct config *cfg = m->cfg;
 
 	for (size_t s = 0; s < cfg->nservices; s++) {
+		const struct service *svc = &cfg->services[s];
 		size_t matched = 0;
-		switch (service_state(m, &cfg->services[s], &matched)) {
+		if (m->out[s] != OUT_NONE)
+			continue; /* ruled out by a guard */
+		switch (service_state(m, svc, &matched)) {
 		case SIG_MATCH:
+			if (cfg->guards &&
+			    (svc->replay_window_ms > 0 || svc->has_fresh)) {
+				enum guard_rc rc =
+				    guard(m, s, matched, data, len, final);
+				if (rc == GUARD_WAIT)
+					return false;
+				if (rc == GUARD_FAIL)
+					break;
+				if (svc->replay_window_ms > 0 &&
+				    m->replay != NULL)
+					replay_add(m->replay, m->digest,
+					           m->mono_ms,
+					           svc->replay_window_ms);
+			}
 			v->kind = VERDICT_SERVICE;
-			v->service = &cfg->services[s];
+			v->service = svc;
 			v->sig = matched;
 			return true;
 		case SIG_UNDECIDED:
@@ -109,7 +247,7 @@ eval_all(struct matcher *m, const uint8_t *data, size_t len, bool final,
          struct sig_scratch *scratch)
 {
 	for (size_t g = 0; g < m->cfg->ngroups; g++)
-		eval_group(m, &m->cfg->groups[g], data, len, final, scratch);
+		eval_group(m, g, data, len, final, scratch);
 	m->seen = len;
 }
 
@@ -134,25 +272,60 @@ matcher_feed(struct matcher *m, const uint8_t *data, size_t len,
 	/* With no ranked service at all, "everything ruled out" is only
 	 * true of a client that said something: a silent one still waits
 	 * for the timer. */
-	if ((len > 0 || cfg->nservices > 0) && rank(m, v))
+	if ((len > 0 || cfg->nservices > 0) && rank(m, data, len, false, v))
 		return true;
 	if (end == MATCHER_MORE && !full)
 		return false;
 	for (size_t s = 0; s < cfg->nservices; s++) {
 		size_t unused;
 		m->before[s] =
-		    (uint8_t)service_state(m, &cfg->services[s], &unused);
+		    m->out[s] != OUT_NONE
+		        ? SIG_NOMATCH
+		        : (uint8_t)service_state(m, &cfg->services[s], &unused);
 	}
 	eval_all(m, data, len, true, scratch);
 	m->final = true;
 	v->end = end;
 	v->full = full;
-	rank(m, v);
+	rank(m, data, len, true, v);
 	if (v->kind == VERDICT_FALLBACK && end == MATCHER_TIMEOUT) {
 		v->kind = VERDICT_TIMEOUT;
 		v->service = cfg->timeout;
 	}
 	return true;
+}
+
+bool
+matcher_frames_due(struct matcher *m, const uint8_t *data, size_t len,
+                   struct sig_scratch *scratch, struct verdict *v)
+{
+	if (len > m->cfg->max_peek)
+		len = m->cfg->max_peek;
+	memset(v, 0, sizeof(*v));
+	v->bytes = len;
+	m->due = true;
+	/* Only the framed groups can change: the others saw these bytes. */
+	for (size_t g = 0; g < m->cfg->ngroups; g++)
+		if (m->cfg->groups[g].has_frame)
+			eval_group(m, g, data, len, false, scratch);
+	return len > 0 && rank(m, data, len, false, v);
+}
+
+/* Appends the services a guard ruled out to BUF, which holds O bytes. */
+static void
+explain_guards(const struct matcher *m, char *buf, size_t len, size_t o)
+{
+	bool any = false;
+
+	for (size_t s = 0; s < m->cfg->nservices && o < len; s++) {
+		if (m->out[s] == OUT_NONE)
+			continue;
+		o += (size_t)snprintf(buf + o, len - o, "%s%s (%s)",
+		                      any ? "," : "; ruled out by a guard: ",
+		                      m->cfg->services[s].name,
+		                      out_text[m->out[s]]);
+		any = true;
+	}
 }
 
 void
@@ -168,10 +341,12 @@ matcher_explain(const struct matcher *m, const struct verdict *v, char *buf,
 		const struct group *g = &cfg->groups[d->group];
 		char text[96];
 		bytes_display(d->text, text, sizeof(text));
-		snprintf(buf, len, "%s%s%s%s:%d %s '%s'",
-		         g->name ? "signature " : "", g->name ? g->name : "",
-		         g->name ? " " : "", d->file, d->line,
-		         sig_is_regex(d->sig) ? "regex" : "string", text);
+		o = (size_t)snprintf(
+		    buf, len, "%s%s%s%s:%d %s '%s'",
+		    g->name ? "signature " : "", g->name ? g->name : "",
+		    g->name ? " " : "", d->file, d->line,
+		    sig_is_regex(d->sig) ? "regex" : "string", text);
+		explain_guards(m, buf, len, o);
 		return;
 	}
 	o = (size_t)snprintf(buf, len, "%s",
@@ -189,6 +364,7 @@ matcher_explain(const struct matcher *m, const struct verdict *v, char *buf,
 		                      cfg->services[s].name);
 		any = true;
 	}
+	explain_guards(m, buf, len, o);
 }
 
 const char *
