@@ -93,7 +93,12 @@ struct psection {
 	bool has_fresh;
 	uint32_t fresh_offset, fresh_ms;
 	int fresh_line;
-	bool broken; /* a line of it was rejected by the reader */
+	char *on_reject; /* as written */
+	int on_reject_line;
+	enum on_reject reject_kind;
+	long reject_to;        /* index in sections, or -1 */
+	struct service *built; /* what build() made of it */
+	bool broken;           /* a line of it was rejected by the reader */
 };
 
 /* How the value of a single-valued global key is read. */
@@ -545,6 +550,7 @@ begin_section(struct parse *p, char *name)
 	sec->groups = calloc(1, sizeof(struct pgroup));
 	sec->ngroups = 1;
 	sec->pty = -1;
+	sec->reject_to = -1;
 	sec->groups[0].file = p->file;
 	p->cur = sec;
 }
@@ -1257,6 +1263,27 @@ service_key(struct parse *p, struct psection *sec, const char *key,
 		guard_key(p, sec, key, v);
 		return;
 	}
+	if (strcmp(key, "on_reject") == 0) {
+		if (special) {
+			perr(
+			    p,
+			    "[%s] takes an action only, not 'on_reject': it is "
+			    "where rejected connections go, not one that "
+			    "rejects",
+			    sec->name);
+		} else if (sec->on_reject_line != 0) {
+			perr(p,
+			     "on_reject given twice in [%s] (first at line %d)",
+			     sec->name, sec->on_reject_line);
+		} else if (*v == '\0') {
+			perr(p, "on_reject: empty (fallback, close or a "
+			        "service's name)");
+		} else {
+			sec->on_reject = xstrdup(v);
+			sec->on_reject_line = p->line;
+		}
+		return;
+	}
 	if (is_global_key(key))
 		perr(p,
 		     "'%s' is a global key, not a key of [%s]: global keys go "
@@ -1362,6 +1389,9 @@ build(struct parse *p)
 			svc->has_fresh = sec->has_fresh;
 			svc->fresh_offset = sec->fresh_offset;
 			svc->fresh_ms = sec->fresh_ms;
+			svc->on_reject = sec->reject_kind;
+			svc->reject_name = sec->on_reject;
+			sec->built = svc;
 			cfg->guards |= svc->replay_window_ms || svc->has_fresh;
 			if (svc->replay_window_ms > cfg->replay_window_max_ms)
 				cfg->replay_window_max_ms =
@@ -1414,6 +1444,14 @@ build(struct parse *p)
 			nsvc = cfg->nservices;
 	}
 	cfg->nservices = nsvc;
+	for (size_t i = 0; i < p->nsections; i++) {
+		struct psection *sec = &p->sections[i];
+		if (sec->built != NULL && sec->reject_to >= 0)
+			sec->built->reject_to =
+			    p->sections[sec->reject_to].built;
+		if (sec->built != NULL)
+			sec->on_reject = NULL; /* the service's now */
+	}
 }
 
 /* A service has at most one action, and the exec keys go together. */
@@ -1576,6 +1614,52 @@ check_binds(struct parse *p)
 	}
 }
 
+/* `on_reject`: needs connect, and names close, fallback or another ranked
+ * service. */
+static void
+check_reject(struct parse *p, struct psection *sec)
+{
+	const char *v = sec->on_reject;
+
+	sec->reject_to = -1;
+	if (v == NULL)
+		return;
+	if (sec->connect == NULL) {
+		add_error(p->errs, sec->file, sec->on_reject_line,
+		          "on_reject in [%s] without connect: only a backend "
+		          "can reject a connection",
+		          sec->name);
+		return;
+	}
+	if (strcmp(v, "close") == 0) {
+		sec->reject_kind = ON_REJECT_CLOSE;
+		return;
+	}
+	for (size_t i = 0; i < p->nsections; i++) {
+		struct psection *t = &p->sections[i];
+		if (t->name == NULL || strcmp(t->name, v) != 0)
+			continue;
+		if (t == sec) {
+			add_error(p->errs, sec->file, sec->on_reject_line,
+			          "on_reject in [%s] names [%s] itself: name "
+			          "fallback, close or another service",
+			          sec->name, v);
+			return;
+		}
+		sec->reject_kind = ON_REJECT_SERVICE;
+		sec->reject_to = (long)i;
+		return;
+	}
+	if (strcmp(v, "fallback") == 0) {
+		sec->reject_kind = ON_REJECT_SERVICE; /* absent: close */
+		return;
+	}
+	add_error(p->errs, sec->file, sec->on_reject_line,
+	          "on_reject in [%s]: '%s' is not fallback, close or the name "
+	          "of a service in this file",
+	          sec->name, v);
+}
+
 /* Cross-checks that need the whole file. */
 static void
 validate(struct parse *p)
@@ -1592,6 +1676,7 @@ validate(struct parse *p)
 		for (size_t g = 0; g < sec->ngroups; g++)
 			sigs |= sec->groups[g].lines > 0 || g > 0;
 		check_action(p, sec);
+		check_reject(p, sec);
 		if (sec->kind != SEC_SERVICE) {
 			if (sec->connect == NULL && sec->exec_line == 0)
 				add_error(
@@ -1632,6 +1717,7 @@ free_psections(struct parse *p)
 		free(sec->groups);
 		free(sec->name);
 		free(sec->connect);
+		free(sec->on_reject);
 		if (sec->backend != NULL)
 			freeaddrinfo(sec->backend);
 		free(sec->host);
@@ -1733,6 +1819,7 @@ config_unref(struct config *cfg)
 		struct service *svc = &cfg->services[i];
 		free(svc->name);
 		free(svc->connect);
+		free(svc->reject_name);
 		if (svc->backend != NULL)
 			freeaddrinfo(svc->backend);
 		free(svc->host);

@@ -28,6 +28,15 @@
 /* What happens to a connection a service takes. */
 enum action_kind { ACTION_CLOSE, ACTION_CONNECT, ACTION_EXEC };
 
+/* `on_reject`: what happens when a forward's backend rejects the
+ * connection (see reject.h). */
+enum on_reject {
+	ON_REJECT_NONE,    /* not given: the relay passes the close on */
+	ON_REJECT_SERVICE, /* to reject_to (NULL: [fallback] is absent, close)
+	                    */
+	ON_REJECT_CLOSE,   /* close the client */
+};
+
 /* One `string =` or `regex =` line. */
 struct sigdef {
 	struct sig *sig;
@@ -77,6 +86,9 @@ struct service {
 	bool has_fresh;
 	uint32_t fresh_offset; /* of the big-endian 32-bit Unix time */
 	uint32_t fresh_ms;     /* the largest distance from now allowed */
+	enum on_reject on_reject;
+	const struct service *reject_to; /* in the same configuration */
+	char *reject_name;               /* as written, or NULL */
 };
 
 /* One `bind =` line and its resolved addresses. */

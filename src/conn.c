@@ -6,7 +6,8 @@
  * from its first byte. A peeked socket stays readable, so after each peek
  * SO_RCVLOWAT is raised to one byte more than is buffered: poll() then
  * reports only new bytes, or the client's FIN, and the loop never spins.
- * The decision timer runs from accept. */
+ * The decision timer runs from accept; frame_timeout's, from the first
+ * byte. */
 #define _GNU_SOURCE
 #include "conn.h"
 
@@ -15,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "action.h"
@@ -38,6 +40,8 @@ struct conn {
 	struct loop_timer *timer;
 	struct matcher *m;
 	bool lowat; /* SO_RCVLOWAT was raised above 1 */
+	/* frame_timeout: armed at the first byte, while undecided. */
+	struct loop_timer *frame_timer;
 	/* Once decided. */
 	const char *service; /* name, owned by cfg */
 	struct action *act;  /* NULL once it is over */
@@ -46,6 +50,7 @@ struct conn {
 
 static void on_client(void *arg, int fd, unsigned events);
 static void on_timeout(void *arg);
+static void on_frame_timeout(void *arg);
 static void conn_end(struct conn *c);
 
 void
@@ -75,6 +80,8 @@ conn_accepted(struct engine *e, struct config *cfg, int fd,
 	addr_format(peer, c->client, sizeof(c->client));
 	snprintf(c->listener, sizeof(c->listener), "%s", listener);
 	c->m = matcher_new(c->cfg);
+	if (c->m != NULL)
+		matcher_set_replay(c->m, e->replay);
 	c->w = loop_watch(e->loop, fd, LOOP_IN | LOOP_RDHUP, on_client, c);
 	c->timer = loop_timer_new(e->loop, on_timeout, c);
 	if (c->m == NULL || c->w == NULL || c->timer == NULL) {
@@ -113,6 +120,8 @@ on_action_done(void *arg, const struct action_result *r)
 
 	c->act = NULL;
 	c->res = *r;
+	if (r->service != NULL)
+		c->service = r->service; /* on_reject moved it */
 	conn_end(c);
 }
 
@@ -142,6 +151,8 @@ decide(struct conn *c, const struct verdict *v)
 	c->w = NULL;
 	loop_timer_free(c->timer);
 	c->timer = NULL;
+	loop_timer_free(c->frame_timer);
+	c->frame_timer = NULL;
 	matcher_free(c->m);
 	c->m = NULL;
 	/* Back to normal reads for the relay. */
@@ -154,6 +165,7 @@ decide(struct conn *c, const struct verdict *v)
 	    .service = c->service,
 	    .connect_timeout_ms = c->cfg->connect_timeout_ms,
 	    .idle_timeout_ms = c->cfg->idle_timeout_ms,
+	    .decided = v->bytes,
 	};
 	c->act = action_start(c->e, v->service, c->fd, &ctx, on_action_done, c);
 	if (c->act == NULL)
@@ -173,6 +185,15 @@ peek(struct conn *c)
 		         MSG_PEEK | MSG_DONTWAIT);
 	while (n < 0 && errno == EINTR);
 	return n;
+}
+
+/* The clock the guards read, when the configuration has any. */
+static void
+set_clock(struct conn *c)
+{
+	if (c->cfg->guards)
+		matcher_set_clock(c->m, (int64_t)time(NULL),
+		                  loop_now_ms(c->e->loop));
 }
 
 static void
@@ -195,10 +216,23 @@ on_client(void *arg, int fd, unsigned events)
 	}
 	if (n == 0 || (events & (LOOP_RDHUP | LOOP_ERR)))
 		end = MATCHER_EOF;
+	set_clock(c);
 	if (matcher_feed(c->m, c->e->peekbuf, (size_t)n, end, c->e->scratch,
 	                 &v)) {
 		decide(c, &v);
 		return;
+	}
+	/* A first message has begun: framed signatures give it
+	 * frame_timeout to complete (see matcher.c). Only a client still
+	 * undecided after its first bytes pays for the timer. */
+	if (n > 0 && c->frame_timer == NULL && c->cfg->frame_timeout_ms > 0 &&
+	    (c->cfg->timeout_ms == 0 ||
+	     c->cfg->frame_timeout_ms < c->cfg->timeout_ms)) {
+		c->frame_timer =
+		    loop_timer_new(c->e->loop, on_frame_timeout, c);
+		if (c->frame_timer != NULL)
+			loop_timer_arm(c->frame_timer,
+			               c->cfg->frame_timeout_ms);
 	}
 	/* Wake up for the next byte, not for the ones already seen. */
 	int lowat = (int)n + 1;
@@ -215,9 +249,25 @@ on_timeout(void *arg)
 
 	if (n < 0)
 		n = 0;
+	set_clock(c);
 	matcher_feed(c->m, c->e->peekbuf, (size_t)n, MATCHER_TIMEOUT,
 	             c->e->scratch, &v);
 	decide(c, &v);
+}
+
+static void
+on_frame_timeout(void *arg)
+{
+	struct conn *c = arg;
+	struct verdict v;
+	ssize_t n = peek(c);
+
+	if (n <= 0)
+		return; /* the client's own events will tell */
+	set_clock(c);
+	if (matcher_frames_due(c->m, c->e->peekbuf, (size_t)n, c->e->scratch,
+	                       &v))
+		decide(c, &v);
 }
 
 static void
@@ -248,6 +298,7 @@ conn_end(struct conn *c)
 	}
 	loop_unwatch(c->w);
 	loop_timer_free(c->timer);
+	loop_timer_free(c->frame_timer);
 	matcher_free(c->m);
 	if (c->fd >= 0)
 		close(c->fd);

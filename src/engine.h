@@ -23,6 +23,7 @@ struct conn;
 struct exec_table;
 struct relay_pool;
 struct resolver;
+struct replay;
 struct sig_scratch;
 struct worker_share;
 
@@ -51,6 +52,10 @@ struct engine {
 	 * TALLY is this process's count in it. NULL: one process. */
 	struct worker_share *share;
 	int tally;
+	/* The replay set of `replay_window` (replay.h), or NULL: not owned
+	 * (the daemon makes it before any worker is forked, so that all of
+	 * them share it). */
+	struct replay *replay;
 	/* engine_drain(): the loop stops once the last connection ends. */
 	bool draining;
 };
