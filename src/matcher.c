@@ -45,53 +45,87 @@ static const char *const out_text[] = {"", "replayed first message",
 /* A guard's answer for a service that matches. */
 enum guard_rc { GUARD_PASS, GUARD_WAIT, GUARD_FAIL };
 
-struct matcher {
-	const struct config *cfg;
+/* What only a configuration with guards needs. */
+struct guard_state {
 	struct replay *replay; /* NULL: replay_window is not checked */
 	int64_t unix_s;
 	uint64_t mono_ms;
-	size_t seen;     /* bytes evaluated last time */
-	bool final;      /* the final evaluation was done */
-	bool due;        /* frame_timeout has passed */
-	uint64_t digest; /* of the winner's first message, when guarded */
-	uint8_t *before; /* service states before the final evaluation */
-	uint8_t *out;    /* enum guard_out per service */
-	uint8_t *cut;    /* per group: its first message was cut short */
-	uint8_t state[]; /* one enum sig_state per config->sigs */
+	uint64_t digest; /* of the winner's first message */
 };
+
+struct matcher {
+	const struct config *cfg;
+	struct guard_state *g; /* NULL: the configuration has no guards */
+	size_t seen;           /* bytes evaluated last time */
+	bool final;            /* the final evaluation was done */
+	bool due;              /* frame_timeout has passed */
+	/* One enum sig_state per config->sigs; then, per service, its state
+	 * before the final evaluation (before()); per group, whether its
+	 * first message was cut short (cut()); with guards, per service,
+	 * why a guard ruled it out (out()). One allocation, the size of the
+	 * old one when there are no guards. */
+	uint8_t state[];
+};
+
+/* The arrays after STATE (writable through a const matcher only where
+ * the matcher itself writes them). */
+static inline uint8_t *
+before(const struct matcher *m)
+{
+	return (uint8_t *)m->state + m->cfg->nsigs;
+}
+
+static inline uint8_t *
+cut(const struct matcher *m)
+{
+	return before(m) + m->cfg->nservices;
+}
+
+static inline uint8_t *
+out(const struct matcher *m)
+{
+	return cut(m) + m->cfg->ngroups;
+}
 
 struct matcher *
 matcher_new(const struct config *cfg)
 {
-	struct matcher *m = calloc(1, sizeof(*m) + cfg->nsigs +
-	                                  2 * cfg->nservices + cfg->ngroups);
+	struct matcher *m =
+	    calloc(1, sizeof(*m) + cfg->nsigs + cfg->nservices + cfg->ngroups +
+	                  (cfg->guards ? cfg->nservices : 0));
 
 	if (m == NULL)
 		return NULL;
 	m->cfg = cfg;
-	m->before = m->state + cfg->nsigs;
-	m->out = m->before + cfg->nservices;
-	m->cut = m->out + cfg->nservices;
+	if (cfg->guards && (m->g = calloc(1, sizeof(*m->g))) == NULL) {
+		free(m);
+		return NULL;
+	}
 	return m;
 }
 
 void
 matcher_free(struct matcher *m)
 {
+	if (m != NULL && m->g != NULL)
+		free(m->g);
 	free(m);
 }
 
 void
 matcher_set_replay(struct matcher *m, struct replay *r)
 {
-	m->replay = r;
+	if (m->g != NULL)
+		m->g->replay = r;
 }
 
 void
 matcher_set_clock(struct matcher *m, int64_t unix_s, uint64_t mono_ms)
 {
-	m->unix_s = unix_s;
-	m->mono_ms = mono_ms;
+	if (m->g != NULL) {
+		m->g->unix_s = unix_s;
+		m->g->mono_ms = mono_ms;
+	}
 }
 
 /* The length of G's first message in LEN bytes, or -1 while it is
@@ -119,7 +153,7 @@ eval_group(struct matcher *m, size_t gi, const uint8_t *data, size_t len,
 			len = (size_t)flen;
 			final = true;
 		} else if (m->due && len > 0) {
-			m->cut[gi] = true;
+			cut(m)[gi] = true;
 			final = true;
 		}
 	}
@@ -167,9 +201,9 @@ guard(struct matcher *m, size_t s, size_t sig, const uint8_t *data, size_t len,
 	if (g->has_frame) {
 		int64_t flen = first_message(g, data, len);
 		if (flen < 0) {
-			if (!final && !m->cut[gi])
+			if (!final && !cut(m)[gi])
 				return GUARD_WAIT;
-			m->out[s] = OUT_INCOMPLETE;
+			out(m)[s] = OUT_INCOMPLETE;
 			return GUARD_FAIL;
 		}
 		msg = (size_t)flen;
@@ -178,20 +212,22 @@ guard(struct matcher *m, size_t s, size_t sig, const uint8_t *data, size_t len,
 		if ((size_t)svc->fresh_offset + 4 > msg) {
 			if (!final && !g->has_frame)
 				return GUARD_WAIT;
-			m->out[s] = OUT_INCOMPLETE;
+			out(m)[s] = OUT_INCOMPLETE;
 			return GUARD_FAIL;
 		}
 		int64_t t = be32(data + svc->fresh_offset);
-		int64_t dist = t > m->unix_s ? t - m->unix_s : m->unix_s - t;
+		int64_t now = m->g->unix_s;
+		int64_t dist = t > now ? t - now : now - t;
 		if (dist * 1000 > (int64_t)svc->fresh_ms) {
-			m->out[s] = OUT_STALE;
+			out(m)[s] = OUT_STALE;
 			return GUARD_FAIL;
 		}
 	}
-	if (svc->replay_window_ms > 0 && m->replay != NULL) {
-		m->digest = replay_digest(m->replay, (uint32_t)s, data, msg);
-		if (replay_seen(m->replay, m->digest, m->mono_ms)) {
-			m->out[s] = OUT_REPLAY;
+	if (svc->replay_window_ms > 0 && m->g->replay != NULL) {
+		struct guard_state *gs = m->g;
+		gs->digest = replay_digest(gs->replay, (uint32_t)s, data, msg);
+		if (replay_seen(gs->replay, gs->digest, gs->mono_ms)) {
+			out(m)[s] = OUT_REPLAY;
 			return GUARD_FAIL;
 		}
 	}
@@ -208,11 +244,11 @@ rank(struct matcher *m, const uint8_t *data, size_t len, bool final,
 	for (size_t s = 0; s < cfg->nservices; s++) {
 		const struct service *svc = &cfg->services[s];
 		size_t matched = 0;
-		if (m->out[s] != OUT_NONE)
+		if (m->g != NULL && out(m)[s] != OUT_NONE)
 			continue; /* ruled out by a guard */
 		switch (service_state(m, svc, &matched)) {
 		case SIG_MATCH:
-			if (cfg->guards &&
+			if (m->g != NULL &&
 			    (svc->replay_window_ms > 0 || svc->has_fresh)) {
 				enum guard_rc rc =
 				    guard(m, s, matched, data, len, final);
@@ -221,9 +257,9 @@ rank(struct matcher *m, const uint8_t *data, size_t len, bool final,
 				if (rc == GUARD_FAIL)
 					break;
 				if (svc->replay_window_ms > 0 &&
-				    m->replay != NULL)
-					replay_add(m->replay, m->digest,
-					           m->mono_ms,
+				    m->g->replay != NULL)
+					replay_add(m->g->replay, m->g->digest,
+					           m->g->mono_ms,
 					           svc->replay_window_ms);
 			}
 			v->kind = VERDICT_SERVICE;
@@ -278,8 +314,8 @@ matcher_feed(struct matcher *m, const uint8_t *data, size_t len,
 		return false;
 	for (size_t s = 0; s < cfg->nservices; s++) {
 		size_t unused;
-		m->before[s] =
-		    m->out[s] != OUT_NONE
+		before(m)[s] =
+		    m->g != NULL && out(m)[s] != OUT_NONE
 		        ? SIG_NOMATCH
 		        : (uint8_t)service_state(m, &cfg->services[s], &unused);
 	}
@@ -317,13 +353,14 @@ explain_guards(const struct matcher *m, char *buf, size_t len, size_t o)
 {
 	bool any = false;
 
-	for (size_t s = 0; s < m->cfg->nservices && o < len; s++) {
-		if (m->out[s] == OUT_NONE)
+	for (size_t s = 0; m->g != NULL && s < m->cfg->nservices && o < len;
+	     s++) {
+		if (out(m)[s] == OUT_NONE)
 			continue;
 		o += (size_t)snprintf(buf + o, len - o, "%s%s (%s)",
 		                      any ? "," : "; ruled out by a guard: ",
 		                      m->cfg->services[s].name,
-		                      out_text[m->out[s]]);
+		                      out_text[out(m)[s]]);
 		any = true;
 	}
 }
@@ -357,7 +394,7 @@ matcher_explain(const struct matcher *m, const struct verdict *v, char *buf,
 	                               : "client closed, nothing matched");
 	/* Name the services that only the final evaluation ruled out. */
 	for (size_t s = 0; m->final && s < cfg->nservices && o < len; s++) {
-		if (m->before[s] != SIG_UNDECIDED)
+		if (before(m)[s] != SIG_UNDECIDED)
 			continue;
 		o += (size_t)snprintf(buf + o, len - o, "%s%s",
 		                      any ? "," : "; undecided until then: ",
