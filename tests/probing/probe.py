@@ -191,38 +191,40 @@ def load(path):
 
 def compare(args):
     base, test = load(args.base), load(args.test)
-    same = 0
-    diffs = []
+    names = [n for n in base if n in test]
+    same_answer = same_time = 0
+    answers, times = [], []
     print("%-22s %-34s %-34s %s" % ("probe", "bare server", "through portsplit",
                                     "verdict"))
-    for name, b in base.items():
-        t = test.get(name)
-        if t is None:
-            continue
+    for name in names:
+        b, t = base[name], test[name]
         fb = "%s %dB %s %dms" % (b["digest"][:6], b["got"], b["end"], b["ms"])
         ft = "%s %dB %s %dms" % (t["digest"][:6], t["got"], t["end"], t["ms"])
         dt = t["ms"] - b["ms"]
         if b["digest"] != t["digest"] or b["end"] != t["end"]:
             verdict = "DIFFERENT answer"
-            diffs.append((name, "answer", b, t))
-        elif abs(dt) > args.ms:
-            verdict = "same answer, %+d ms" % dt
-            diffs.append((name, "time", b, t))
+            answers.append((name, b, t))
         else:
-            verdict = "same"
-            same += 1
+            same_answer += 1
+            if abs(dt) > args.ms:
+                verdict = "same answer, %+d ms" % dt
+                times.append((name, b, t))
+            else:
+                verdict = "same"
+                same_time += 1
         print("%-22s %-34s %-34s %s" % (name, fb, ft, verdict))
     print()
-    for name, what, b, t in diffs:
-        if what == "answer":
-            print("DIFF %s: bare %s %dB \"%s\"; portsplit %s %dB \"%s\"" % (
-                name, b["end"], b["got"], b["head"], t["end"], t["got"],
-                t["head"]))
-        else:
-            print("SLOWER %s: %d ms instead of %d ms (%+d)" % (
-                name, t["ms"], b["ms"], t["ms"] - b["ms"]))
-    print("SAME %d of %d (answer, end and time within %d ms)" % (
-        same, len([n for n in base if n in test]), args.ms))
+    for name, b, t in answers:
+        print("ANSWER %s: bare %s %dB \"%s\"; portsplit %s %dB \"%s\"" % (
+            name, b["end"], b["got"], b["head"], t["end"], t["got"],
+            t["head"]))
+    for name, b, t in times:
+        print("TIME %s: %d ms through portsplit, %d ms bare (%+d)" % (
+            name, t["ms"], b["ms"], t["ms"] - b["ms"]))
+    print("SAME ANSWER %d of %d (bytes, and FIN/RST/open)" % (
+        same_answer, len(names)))
+    print("SAME TIME %d of those %d (within %d ms either way)" % (
+        same_time, same_answer, args.ms))
 
 
 def one(args):
