@@ -128,4 +128,12 @@ is "${out%% *}" "$want" "after the window the backend has the whole stream, in o
 check "no rejection logged for it" test "$(log_count 'rejected conn=[0-9]+ service=sink')" = 0
 
 check "a real client still connects" openvpn_connects "$P" client2
+
+# The same with two worker processes.
+ps_stop >/dev/null
+sed -i "s/^timeout = 3$/timeout = 3\nworkers = 2/" "$T/ps.ini"
+ps_start "$T/ps.ini" "$P"
+same_as_nginx "$nmap" "workers = 2: nmap's keyless OpenVPN probe"
+same_as_nginx "$(hex 'RST')0001" "workers = 2: a backend that resets"
+check "workers = 2: a real OpenVPN client connects" openvpn_connects "$P" client3
 finish
