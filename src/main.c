@@ -84,6 +84,22 @@ print_service(const struct config *cfg, const struct service *svc,
 	config_action_text(svc, action, sizeof(action));
 	printf("  %-12s -> %s   (%s:%d)\n", label, action, svc->file,
 	       svc->line);
+	if (svc->has_fresh || svc->replay_window_ms > 0 ||
+	    svc->on_reject != ON_REJECT_NONE) {
+		printf("       ");
+		if (svc->has_fresh)
+			printf("fresh %u:be32 %gs; ", svc->fresh_offset,
+			       svc->fresh_ms / 1000.0);
+		if (svc->replay_window_ms > 0)
+			printf("replay_window %gs; ",
+			       svc->replay_window_ms / 1000.0);
+		if (svc->on_reject != ON_REJECT_NONE)
+			printf("on_reject %s",
+			       svc->on_reject == ON_REJECT_CLOSE ? "close"
+			       : svc->reject_to != NULL ? svc->reject_to->name
+			                                : "fallback (close)");
+		printf("\n");
+	}
 	for (size_t g = svc->first_group; g < svc->first_group + svc->ngroups;
 	     g++) {
 		const struct group *grp = &cfg->groups[g];
@@ -166,6 +182,8 @@ check(struct config *cfg)
 	print_seconds("connect_timeout", cfg->connect_timeout_ms);
 	printf(", ");
 	print_seconds("idle_timeout", cfg->idle_timeout_ms);
+	printf(", ");
+	print_seconds("frame_timeout", cfg->frame_timeout_ms);
 	printf(", log_level %s, ", log_level_name(cfg->log_level));
 	if (cfg->workers == 0)
 		printf("workers auto (%u here)\n", workers_auto());

@@ -37,6 +37,8 @@ for f in outer.ini inner.ini; do
 	timeout 10 "$PORTSPLIT" -t "$T/orig/$f" >"$T/$f.check" 2>&1
 	is "$?" 0 "examples/vpn-inside-tls/$f passes portsplit -t as it stands"
 done
+check "-t shows the inner openvpn service's guards and on_reject" \
+	grep -q "fresh 15:be32 60s; replay_window 120s; on_reject fallback" "$T/inner.ini.check"
 
 # The servers. nginx serves the same page over HTTPS and plain HTTP.
 nginx_start "$WEBS"
