@@ -19,7 +19,8 @@ Probe sets: junk (seeded random bytes of many lengths), http, tls (client
 hellos with and without SNI, made by Python's own TLS stack), openvpn
 (keyless OpenVPN-shaped packets for every opcode and key id, nmap's probe,
 a tls-crypt-shaped packet with a fresh time, fragments), ssh (banners),
-silence (connect, send nothing). --file adds a captured first message (a
+silence (connect, send nothing), nmap (every TCP probe of nmap's
+service-probes file, when nmap is installed). --file adds a captured first message (a
 replay) from a file.
 """
 import argparse
@@ -76,6 +77,45 @@ def client_hello(sni):
     return out.read()
 
 
+NMAP_PROBES = "/usr/share/nmap/nmap-service-probes"
+
+
+def nmap_unescape(text):
+    """nmap-service-probes' C-like escapes: \\0 \\r \\n \\t \\xHH ..."""
+    simple = {"0": 0, "a": 7, "b": 8, "f": 12, "n": 10, "r": 13, "t": 9,
+              "v": 11, "\\": 92, "|": 124}
+    out, i = bytearray(), 0
+    while i < len(text):
+        c = text[i]
+        if c == "\\" and i + 1 < len(text):
+            n = text[i + 1]
+            if n == "x" and i + 3 < len(text):
+                out.append(int(text[i + 2:i + 4], 16))
+                i += 4
+                continue
+            out.append(simple.get(n, ord(n)))
+            i += 2
+            continue
+        out += c.encode("latin-1")
+        i += 1
+    return bytes(out)
+
+
+def nmap_probes():
+    """nmap's TCP service probes (its NULL probe is the silence set)."""
+    probes = []
+    try:
+        with open(NMAP_PROBES, encoding="latin-1") as f:
+            for line in f:
+                m = re.match(r"Probe TCP (\S+) q(.)(.*?)\2", line)
+                if m and m.group(1) != "NULL":
+                    probes.append(("nmap-" + m.group(1),
+                                   nmap_unescape(m.group(3))))
+    except OSError:
+        pass
+    return probes
+
+
 def sets(names):
     rnd = random.Random(20261205)
     probes = []
@@ -129,6 +169,8 @@ def sets(names):
         ]
     if "silence" in names:
         probes.append(("silence", b""))
+    if "nmap" in names:
+        probes += nmap_probes()
     return probes
 
 
