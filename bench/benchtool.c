@@ -14,6 +14,12 @@
  *       one byte on every connection and checks it comes back; prints
  *       "opened=N held=N count=N ..." with why the others were not opened
  *       (connect failed, no echo, or not tried: opening stops after 60 s).
+ *   benchtool drip HOST PORT CONNS BYTES GAP_US
+ *       the hostile client: CONNS connections at once, each sends an HTTP
+ *       request of BYTES bytes (a long X-Pad header, the Host line last) one
+ *       byte per write (TCP_NODELAY, so one byte per segment), GAP_US
+ *       microseconds apart, then reads the answer to EOF; prints
+ *       "ok=N fail=N secs=X" (ok: an answer starting with "HTTP/").
  *
  * Every wait is bounded: socket timeouts, poll timeouts and an overall
  * deadline. Loopback only: HOST is expected to be 127.0.0.1 or ::1. */
@@ -280,6 +286,61 @@ static int cmd_idle(const char *host, const char *port, long count, const char *
 	return 0;
 }
 
+/* ---------------------------------------------------------------- drip */
+#define DRIP_HOST "Host: drip.example\r\n"
+static int cmd_drip(const char *host, const char *port, long conns, long bytes, long gap_us)
+{
+	struct addrinfo *ai = resolve(host, port, 0);
+	static const char head[] = "GET /index.html HTTP/1.1\r\nConnection: close\r\nX-Pad: ";
+	static const char tail[] = "\r\n" DRIP_HOST "\r\n";
+	long fixed = (long)(sizeof head - 1 + sizeof tail - 1);
+	if (bytes < fixed + 1 || conns < 1 || conns > 1000)
+		return 2;
+	char *req = malloc((size_t)bytes);
+	memcpy(req, head, sizeof head - 1);
+	memset(req + sizeof head - 1, 'a', (size_t)(bytes - fixed));
+	memcpy(req + bytes - (long)(sizeof tail - 1), tail, sizeof tail - 1);
+	int *fds = calloc((size_t)conns, sizeof *fds);
+	long ok = 0, fail = 0, one = 1;
+	long long t0 = now_ns();
+	for (long i = 0; i < conns; i++) {
+		fds[i] = dial(ai, 5000);
+		if (fds[i] >= 0)
+			setsockopt(fds[i], IPPROTO_TCP, TCP_NODELAY, &one, sizeof(int));
+	}
+	/* one byte per connection per step: the connections drip together */
+	for (long off = 0; off < bytes; off++) {
+		for (long i = 0; i < conns; i++)
+			if (fds[i] >= 0 && send(fds[i], req + off, 1, MSG_NOSIGNAL) != 1) {
+				close(fds[i]);
+				fds[i] = -1;
+				fail++;
+			}
+		if (gap_us > 0)
+			usleep((useconds_t)gap_us);
+		if (now_ns() - t0 > 300LL * 1000000000LL)
+			break; /* bounded: 5 minutes at most */
+	}
+	for (long i = 0; i < conns; i++) {
+		if (fds[i] < 0)
+			continue;
+		char buf[4096], first[5];
+		ssize_t n;
+		size_t have = 0;
+		set_timeouts(fds[i], 10000);
+		while ((n = recv(fds[i], buf, sizeof buf, 0)) > 0)
+			for (ssize_t k = 0; k < n && have < sizeof first; k++)
+				first[have++] = buf[k];
+		if (have == sizeof first && memcmp(first, "HTTP/", 5) == 0)
+			ok++;
+		else
+			fail++;
+		close(fds[i]);
+	}
+	printf("ok=%ld fail=%ld secs=%.3f\n", ok, fail, (double)(now_ns() - t0) / 1e9);
+	return ok ? 0 : 1;
+}
+
 int main(int argc, char **argv)
 {
 	signal(SIGPIPE, SIG_IGN);
@@ -291,6 +352,8 @@ int main(int argc, char **argv)
 			       argv[7], argv[8]);
 	if (argc == 8 && !strcmp(argv[1], "idle"))
 		return cmd_idle(argv[2], argv[3], atol(argv[4]), argv[5], argv[6], atof(argv[7]));
+	if (argc == 7 && !strcmp(argv[1], "drip"))
+		return cmd_drip(argv[2], argv[3], atol(argv[4]), atol(argv[5]), atol(argv[6]));
 	fprintf(stderr, "usage: see the comment at the top of bench/benchtool.c\n");
 	return 2;
 }

@@ -43,6 +43,8 @@ def fmt(v, unit):
         return "%.0f" % v
     if unit in ("KiB",):
         return "%.1f" % v
+    if unit == "added µs":
+        return "%+.0f" % v
     if unit == "x":
         return "%.2f" % v
     return "%g" % v
@@ -141,11 +143,13 @@ for mode, ml in (("close", "Connection: close"), ("keepalive", "keep-alive")):
     ratio_row("b", "rps_" + mode, "b. HTTP %s" % ml, "req/s")
     ratio_row("b", "p50_ms_" + mode, "b. HTTP %s p50" % ml, "ms")
     ratio_row("b", "p99_ms_" + mode, "b. HTTP %s p99" % ml, "ms")
+    mux_only_row("b", "cpu_us_per_req_" + mode, "b. mux CPU per request, %s" % ml, "µs")
 # (c) sequential latency
 ratio_row("c", "p50_us", "c. connect→request→first byte p50", "µs")
 ratio_row("c", "p99_us", "c. connect→request→first byte p99", "µs")
 added_row("c", "p50_us", "c. added latency p50 vs DIRECT (µs)")
 added_row("c", "p99_us", "c. added latency p99 vs DIRECT (µs)")
+mux_only_row("c", "cpu_us_per_conn", "c. mux CPU per connection", "µs")
 # (d) idle
 idle_ns = sorted({int(m.split("_")[1]) for (w, m) in data if w == "d" and m.startswith("held_")})
 for n in idle_ns:
@@ -167,6 +171,70 @@ ratio_row("f", "rps_base", "f. new connections/s, plain config", "conn/s")
 ratio_row("f", "rps_detect", "f. new connections/s, 32 non-matching regexes first", "conn/s")
 per_round_ratio_row("f", "rps_detect", "rps_base", "f. with the 32 regexes ÷ without (same mux, same round)")
 
+# (g) hostile
+drip = ""
+for tok in env.split():
+    if tok.startswith("drip="):
+        drip = tok.split("=", 1)[1]
+mux_only_row("g", "cpu_ms_per_drip_conn", "g. hostile: mux CPU per client dripping a request (%s)" % drip, "ms")
+mux_only_row("g", "secs", "g. hostile: time for the dripping clients to get their answer", "s")
+
+# The goals of issue 13, each against the best peer (sslh and HAProxy) of
+# the same run.
+PEERS = [m for m in muxes if m in ("sslh-fork", "sslh-select", "haproxy")]
+OURS = [m for m in muxes if m.startswith("portsplit")]
+goal_rows = []
+
+
+def goal(label, lower_better, target, value_of, unit):
+    vals = {m: value_of(m) for m in PEERS + OURS}
+    peers = [(vals[m], m) for m in PEERS if vals[m] is not None]
+    best = (min if lower_better else max)(peers) if peers else None
+    cells = [fmt(vals[m], unit) for m in PEERS + OURS]
+    for m in OURS:
+        v = vals[m]
+        if v is None or best is None or not best[0]:
+            cells.append("—")
+        elif unit == "added µs":
+            cells.append("%+.0f µs vs %s" % (v - best[0], best[1]))
+        else:
+            cells.append("%.2f× %s" % (v / best[0], best[1]))
+    goal_rows.append((label, target, cells))
+
+
+def ratio_to_direct(w, metric):
+    def f(m):
+        v, d = med(w, metric, m), med(w, metric, "direct")
+        return v / d if v is not None and d else None
+    return f
+
+
+def added(w, metric):
+    def f(m):
+        v, d = med(w, metric, m), med(w, metric, "direct")
+        return v - d if v is not None and d is not None else None
+    return f
+
+
+if present("b", "cpu_us_per_req_close"):
+    goal("mux CPU µs per new connection (b, close)", True, "≤ 0.7× best peer",
+         lambda m: med("b", "cpu_us_per_req_close", m), "µs")
+if present("c", "cpu_us_per_conn"):
+    goal("mux CPU µs per connection (c, sequential)", True, "≤ 0.7× best peer",
+         lambda m: med("c", "cpu_us_per_conn", m), "µs")
+if present("b", "rps_close"):
+    goal("`Connection: close` req/s ÷ DIRECT (b)", False, "above every peer",
+         ratio_to_direct("b", "rps_close"), "x")
+if present("c", "p50_us"):
+    goal("added connect→first byte p50 (c)", True, "≤ best peer",
+         added("c", "p50_us"), "added µs")
+if present("b", "p99_ms_keepalive"):
+    goal("keep-alive p99 ÷ DIRECT (b)", True, "≤ 1.2× DIRECT",
+         ratio_to_direct("b", "p99_ms_keepalive"), "x")
+if present("g", "cpu_ms_per_drip_conn"):
+    goal("hostile: CPU ms per dripping client (g)", True, "small",
+         lambda m: med("g", "cpu_ms_per_drip_conn", m), "ms")
+
 # warnings from the raw data
 for (w, metric), per in sorted(data.items()):
     if metric.startswith("errors") or metric == "failures":
@@ -177,6 +245,10 @@ for (w, metric), per in sorted(data.items()):
 expected = set()
 for (w, metric), per in data.items():
     for m in muxes:
+        if m == "portsplit-auto" and w != "b":
+            continue  # run in workload b only
+        if m == "direct" and w == "g":
+            continue
         if m not in per and not (m == "direct" and ("cpu" in metric or "kib" in metric)):
             warnings.append("%s %s: no measurement for %s (it failed; see log/)" % (w, metric, m))
 
@@ -189,6 +261,17 @@ print()
 print("Medians over rounds; in parentheses the ratio to DIRECT (for latencies and")
 print("CPU, lower is better; for GB/s, req/s and conn/s, higher is better).")
 print()
+if goal_rows:
+    print("### Goals (issue 13; hostile: issue 9): portsplit against the best peer")
+    print()
+    print("| measure | goal | " + " | ".join(PEERS + OURS) + " | "
+          + " | ".join("%s ÷ best peer" % m for m in OURS) + " |")
+    print("|---|---|" + "---:|" * (len(PEERS) + 2 * len(OURS)))
+    for label, target, cells in goal_rows:
+        print("| %s | %s | %s |" % (label, target, " | ".join(cells)))
+    print()
+    print("### All measurements")
+    print()
 print("| workload | " + " | ".join("DIRECT" if m == "direct" else m for m in muxes) + " |")
 print("|---|" + "---:|" * len(muxes))
 for label, cells in rows:

@@ -44,6 +44,7 @@ struct action {
 	int fd; /* the client; -1 once a relay or the program has it */
 	struct resolve_wait *lookup; /* the backend's name, being looked up */
 	struct resolved *addrs; /* its answer, while the connect reads it */
+	struct loop_watch *w;   /* the client's watch until the relay has it */
 	struct forward *fwd;
 	struct reject *rej; /* on_reject's window */
 	bool redispatched;  /* on_reject moved it once: no second window */
@@ -64,7 +65,9 @@ release(struct action *a)
 	if (a->exec != NULL)
 		exec_detach(a->exec);
 	loop_timer_free(a->timer);
-	if (a->fd >= 0)
+	if (a->w != NULL)
+		loop_unwatch_close(a->w); /* and the client's socket */
+	else if (a->fd >= 0)
 		close(a->fd);
 	free(a);
 }
@@ -147,6 +150,8 @@ relay_client(struct action *a, int b, bool pty)
 	    .idle_ms = a->ctx.idle_timeout_ms,
 	    .buf = e->relaybuf,
 	    .bufsize = e->relaysize,
+	    .splice_at_once = a->ctx.splice_at_once,
+	    .a_watch = a->w,
 	};
 
 	if (pty) {
@@ -157,7 +162,10 @@ relay_client(struct action *a, int b, bool pty)
 	} else {
 		opts.pool = e->relay_pool;
 	}
-	setsockopt(a->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	/* A socket accepted from a listener has TCP_NODELAY already (see
+	 * listener.c); a program's terminal has no such thing. */
+	if (pty)
+		setsockopt(a->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	a->relay = relay_start(e->loop, a->fd, b, &opts,
 	                       pty ? on_pty_relay_done : on_relay_done, a);
 	if (a->relay == NULL) {
@@ -167,7 +175,8 @@ relay_client(struct action *a, int b, bool pty)
 		close(b);
 		return false;
 	}
-	a->fd = -1; /* the relay's now */
+	a->fd = -1; /* the relay's now, and its watch */
+	a->w = NULL;
 	return true;
 }
 
@@ -239,6 +248,10 @@ on_reject_done(void *arg, enum reject_outcome outcome, int fd, int err,
 		drain(a);
 		finish(a);
 	} else if (to->action == ACTION_EXEC) {
+		/* The program gets the socket: the loop lets go of it first
+		 * (a pty's relay makes its own watch). */
+		loop_unwatch(a->w);
+		a->w = NULL;
 		if (!start_exec(a, to))
 			finish(a);
 	} else if (!start_forward(a, to)) {
@@ -395,6 +408,21 @@ start_forward(struct action *a, const struct service *svc)
 	return a->fwd != NULL;
 }
 
+/* The client's watch while the backend's connect runs: the client's first
+ * bytes wait in its socket, so it is readable; after a first report the
+ * watch is paused until the relay takes it (on a fast network the connect
+ * is over before the loop waits at all, and this never runs). It stays
+ * paused through on_reject's window, which watches only the backend. */
+static void
+on_client_parked(void *arg, int fd, unsigned events)
+{
+	struct action *a = arg;
+
+	(void)fd;
+	(void)events;
+	loop_watch_set(a->w, 0);
+}
+
 struct action *
 action_start(struct engine *e, const struct service *svc, int fd,
              const struct action_ctx *ctx, action_done_fn *done, void *arg)
@@ -420,8 +448,14 @@ action_start(struct engine *e, const struct service *svc, int fd,
 		free(a);
 		return NULL;
 	}
-	if (start_forward(a, svc))
+	if (start_forward(a, svc)) {
+		/* The client's watch waits for the relay. */
+		a->w = ctx->watch;
+		if (a->w != NULL)
+			loop_watch_rebind(a->w, loop_watch_events(a->w),
+			                  on_client_parked, a);
 		return a;
+	}
 	free(a);
 nomem:
 	log_limited(action_start, LVL_ERROR, "out of memory: closing conn=%llu",

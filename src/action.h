@@ -42,6 +42,14 @@ struct action_ctx {
 	uint32_t connect_timeout_ms;
 	uint32_t idle_timeout_ms; /* 0: none */
 	size_t decided; /* the bytes the decision was made on (on_reject) */
+	/* The client socket's watch, or NULL. Only for a service that
+	 * connects: the action (and then its relay) takes it over, so that
+	 * the socket stays registered with the loop once for its whole life.
+	 * It is the action's once action_start() returns it; with NULL, still
+	 * the caller's. */
+	struct loop_watch *watch;
+	/* PORTSPLIT_RELAY=splice: splice from the first byte. */
+	bool splice_at_once;
 };
 
 /* Carries out SVC (NULL: none; ACTION_CLOSE: close) for the client socket

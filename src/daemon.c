@@ -68,11 +68,12 @@ struct daemon {
 	int devnull;
 	struct pidfile *pid;
 	struct privs ids;
-	bool relay_copy; /* PORTSPLIT_RELAY=copy: no splice path */
 	/* The first messages that services with replay_window matched: made
 	 * with the first configuration that needs it, before any fork, kept
 	 * (with its size) until exit. NULL while none needs it. */
 	struct replay *replay;
+	bool relay_copy;   /* PORTSPLIT_RELAY=copy: no splice path */
+	bool relay_splice; /* PORTSPLIT_RELAY=splice: splice at once */
 };
 
 /* The write end of the self-pipe, for the signal handler. */
@@ -537,7 +538,9 @@ daemon_forked(struct daemon *d)
 /* The implementation choices the environment makes, checked once at start
  * (before any worker exists): PORTSPLIT_LOOP names the loop backend (the
  * loop itself says which names it knows), PORTSPLIT_RELAY=copy turns the
- * splice path off. The tests run the suite under both. */
+ * splice path off, PORTSPLIT_RELAY=splice splices every relayed byte (by
+ * default a direction copies until a read fills the buffer). The tests run
+ * the suite under the default and copy. */
 static int
 check_env(struct daemon *d)
 {
@@ -562,6 +565,7 @@ check_env(struct daemon *d)
 		return -1;
 	}
 	d->relay_copy = relay != NULL && strcmp(relay, "copy") == 0;
+	d->relay_splice = relay != NULL && strcmp(relay, "splice") == 0;
 	return 0;
 }
 
@@ -577,6 +581,7 @@ daemon_engine(struct daemon *d, struct worker_share *share, int tally,
 		return -1;
 	}
 	d->engine->replay = d->replay;
+	d->engine->splice_at_once = d->relay_splice;
 	if (setup_signals(d) < 0) {
 		daemon_fail(d, "signals: %s", strerror(errno));
 		return -1;

@@ -39,6 +39,9 @@ struct engine {
 	struct sig_scratch *scratch;
 	/* The splice path's spare pipes; NULL when every relay copies. */
 	struct relay_pool *relay_pool;
+	/* PORTSPLIT_RELAY=splice: relays splice from the first byte, not
+	 * only once a direction moves bulk. */
+	bool splice_at_once;
 	struct exec_table *children; /* programs started by exec */
 	/* `connect` host names, looked up off the loop (resolve.h). */
 	struct resolver *resolver;

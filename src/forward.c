@@ -66,11 +66,22 @@ fail_attempt(struct forward *f, int err)
 	attempt(f);
 }
 
+/* The attempt on FD is connected. */
+static void
+connected(struct forward *f, int fd)
+{
+	int one = 1;
+
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	f->fd = -1;
+	end(f, fd);
+}
+
 static void
 on_connect(void *arg, int fd, unsigned events)
 {
 	struct forward *f = arg;
-	int err = 0, one = 1;
+	int err = 0;
 	socklen_t len = sizeof(err);
 
 	(void)events;
@@ -80,9 +91,7 @@ on_connect(void *arg, int fd, unsigned events)
 		fail_attempt(f, err);
 		return;
 	}
-	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	f->fd = -1;
-	end(f, fd);
+	connected(f, fd);
 }
 
 /* The first look at an attempt, after the iteration's callbacks: on
@@ -101,7 +110,12 @@ on_check(void *arg)
 		return;
 	}
 	if (poll(&pfd, 1, 0) == 1) {
-		on_connect(f, f->fd, LOOP_OUT);
+		/* Writable and nothing else: connected, no need to ask for
+		 * the socket's error. */
+		if (pfd.revents == POLLOUT)
+			connected(f, f->fd);
+		else
+			on_connect(f, f->fd, LOOP_OUT);
 		return;
 	}
 	f->w = loop_watch(f->loop, f->fd, LOOP_OUT, on_connect, f);

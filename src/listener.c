@@ -30,6 +30,7 @@
 
 #include <errno.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -137,6 +138,9 @@ bind_one(const struct addrinfo *ai, bool reuseport, bool probe)
 	if (fd < 0)
 		return -1;
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	/* Every accepted socket inherits it: one call per listener instead
+	 * of one per connection (relayed bytes go out as they come). */
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	/* [::] and 0.0.0.0 are separate listeners, as the user wrote them;
 	 * the original Portsplit's `:::PORT` takes IPv4 too (the
 	 * configuration marks it AI_V4MAPPED), whatever the system's

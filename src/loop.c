@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "loop_backend.h"
 
@@ -164,9 +165,17 @@ loop_watch_set(struct loop_watch *w, unsigned events)
 	if (w->events == events)
 		return;
 	w->events = events;
-	/* Only growth can fail (out of memory); the watch then stays out of
-	 * the set, and the connection's timers end it. */
+	/* Registered since loop_watch(): a change cannot fail. */
 	w->loop->ops->update(w->loop->backend, w);
+}
+
+void
+loop_watch_rebind(struct loop_watch *w, unsigned events, loop_io_fn *fn,
+                  void *arg)
+{
+	w->fn = (void *)fn;
+	w->arg = arg;
+	loop_watch_set(w, events);
 }
 
 unsigned
@@ -175,16 +184,30 @@ loop_watch_events(const struct loop_watch *w)
 	return w->events;
 }
 
-void
-loop_unwatch(struct loop_watch *w)
+static void
+unwatch(struct loop_watch *w, bool closing)
 {
-	if (w == NULL)
-		return;
+	w->loop->ops->remove(w->loop->backend, w, closing);
 	w->events = 0;
-	w->loop->ops->update(w->loop->backend, w);
 	w->dead = true;
 	w->next_dead = w->loop->dead;
 	w->loop->dead = w;
+}
+
+void
+loop_unwatch(struct loop_watch *w)
+{
+	if (w != NULL)
+		unwatch(w, false);
+}
+
+void
+loop_unwatch_close(struct loop_watch *w)
+{
+	if (w == NULL)
+		return;
+	unwatch(w, true);
+	close(w->fd);
 }
 
 void

@@ -46,17 +46,29 @@ uint64_t loop_clock_us(void);
  * to free objects that a pending event may still name. */
 int loop_defer(struct loop *loop, loop_fn *fn, void *arg);
 
-/* Watches FD for EVENTS (LOOP_IN | LOOP_OUT | LOOP_RDHUP; 0 pauses it).
- * NULL when out of memory. */
+/* Watches FD for EVENTS (LOOP_IN | LOOP_OUT | LOOP_RDHUP). NULL when out
+ * of memory. A descriptor stays registered with the system from here to
+ * loop_unwatch(), however often its events change. */
 struct loop_watch *loop_watch(struct loop *loop, int fd, unsigned events,
                               loop_io_fn *fn, void *arg);
-/* Changes the events a watch waits for. */
+/* Changes the events a watch waits for. 0 pauses it: no readiness is
+ * reported, but an error or hang-up still is (LOOP_ERR, once per pause), so
+ * a paused socket's reset is not missed. Cannot fail: the registration
+ * already exists. */
 void loop_watch_set(struct loop_watch *w, unsigned events);
+/* Hands W to a new owner: from now on FN(ARG) gets its events, and it waits
+ * for EVENTS (one system call at most, none when they are the same). */
+void loop_watch_rebind(struct loop_watch *w, unsigned events, loop_io_fn *fn,
+                       void *arg);
 /* The events a watch waits for. */
 unsigned loop_watch_events(const struct loop_watch *w);
 /* Stops watching; no callback for it runs after this. The descriptor is
  * not closed. NULL is allowed. */
 void loop_unwatch(struct loop_watch *w);
+/* Stops watching and closes the descriptor: closing it ends its
+ * registration, so no system call is spent on removing it first. NULL is
+ * allowed. */
+void loop_unwatch_close(struct loop_watch *w);
 
 /* Makes a disarmed timer; NULL when out of memory. */
 struct loop_timer *loop_timer_new(struct loop *loop, loop_fn *fn, void *arg);

@@ -6,6 +6,7 @@
 #define PORTSPLIT_LOOP_BACKEND_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 struct loop;
 struct loop_watch;
@@ -17,6 +18,7 @@ struct loop_watch {
 	int fd;
 	unsigned events; /* what the owner wants */
 	int slot;        /* the backend's own index; -1 when not registered */
+	uint32_t gen;    /* the backend's own: which registration of FD */
 	bool dead;
 	void *fn;
 	void *arg;
@@ -29,9 +31,14 @@ struct loop_backend_ops {
 	struct loop_backend *(*create)(void);
 	/* Frees it. */
 	void (*destroy)(struct loop_backend *b);
-	/* Registers W for W->events, updates it, or (events 0) removes it.
-	 * Returns 0, or -1 with errno. */
+	/* Registers W for W->events or updates it; events 0 pauses it but
+	 * keeps errors and hang-ups reported (once per pause). Returns 0, or
+	 * -1 with errno (only registering can fail). */
 	int (*update)(struct loop_backend *b, struct loop_watch *w);
+	/* Forgets W. CLOSING: its descriptor is closed right after, which
+	 * ends a kernel registration by itself. */
+	void (*remove)(struct loop_backend *b, struct loop_watch *w,
+	               bool closing);
 	/* Waits up to TIMEOUT_MS (-1: forever), calls loop_woke(), then
 	 * loop_dispatch() for each ready watch. Returns 0, or -1 with errno
 	 * (EINTR is not an error). */

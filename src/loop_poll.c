@@ -2,8 +2,8 @@
 /* loop_poll: the poll() backend of the loop. Watches live in a dense
  * pollfd array (a watch's slot is its index; removal moves the last entry
  * into the hole), so registering, changing and removing are O(1) and a wait
- * costs one pass over the registered descriptors. Paused watches (events 0)
- * are not in the array at all. */
+ * costs one pass over the registered descriptors. A paused watch (events 0)
+ * stays in the array, so that its error or hang-up is reported (once). */
 #define _GNU_SOURCE
 #include "loop_backend.h"
 
@@ -74,27 +74,35 @@ reserve(struct loop_backend *b)
 static int
 poll_update(struct loop_backend *b, struct loop_watch *w)
 {
-	if (w->events == 0) {
-		if (w->slot >= 0) {
-			size_t last = --b->n;
-			b->pfds[w->slot] = b->pfds[last];
-			b->watches[w->slot] = b->watches[last];
-			b->watches[w->slot]->slot = w->slot;
-			w->slot = -1;
-		}
-		return 0;
-	}
 	if (w->slot < 0) {
 		if (reserve(b) < 0) {
 			errno = ENOMEM;
 			return -1;
 		}
 		w->slot = (int)b->n++;
-		b->pfds[w->slot].fd = w->fd;
 		b->watches[w->slot] = w;
 	}
+	/* Paused: poll() reports errors and hang-ups whatever was asked;
+	 * after the first report the entry is silenced (a negative fd) until
+	 * the events change, as the epoll backend does. */
+	b->pfds[w->slot].fd = w->fd;
 	b->pfds[w->slot].events = poll_events(w->events);
 	return 0;
+}
+
+static void
+poll_remove(struct loop_backend *b, struct loop_watch *w, bool closing)
+{
+	size_t last;
+
+	(void)closing;
+	if (w->slot < 0)
+		return;
+	last = --b->n;
+	b->pfds[w->slot] = b->pfds[last];
+	b->watches[w->slot] = b->watches[last];
+	b->watches[w->slot]->slot = w->slot;
+	w->slot = -1;
 }
 
 static int
@@ -113,6 +121,8 @@ poll_wait(struct loop_backend *b, struct loop *loop, int timeout_ms)
 		short re = b->pfds[i].revents;
 		if (re == 0)
 			continue;
+		if (b->pfds[i].events == 0)
+			b->pfds[i].fd = -1; /* paused: reported once */
 		b->ready[nready] = b->watches[i];
 		b->revents[nready++] =
 		    ((re & POLLIN) ? LOOP_IN : 0) |
@@ -130,5 +140,6 @@ const struct loop_backend_ops loop_poll_ops = {
     .create = poll_create,
     .destroy = poll_destroy,
     .update = poll_update,
+    .remove = poll_remove,
     .wait = poll_wait,
 };

@@ -9,19 +9,22 @@
  *
  * A group with a frame sees only its first message: once that many bytes
  * are there, its signatures are evaluated as on final data, whatever the
- * client sends next. A first message that has begun but is still
- * incomplete when `frame_timeout` has passed (matcher_frames_due) is judged
- * as it is: a real client sends its first message at once, a prober may
- * stop anywhere.
+ * client sends next. A frame with `join` (frame.h) sees the records of its
+ * message joined: the view is built in a buffer of the matcher's, made
+ * the first time a client's message spans records. A first message that
+ * has begun but is still incomplete when `frame_timeout` has passed
+ * (matcher_frames_due) is judged as it is: a real client sends its first
+ * message at once, a prober may stop anywhere.
  *
  * Guards: a service with `replay_window` or `fresh` is judged on its whole
- * first message (its matching signature's frame, or without a frame the
- * bytes of the decision). While the message is incomplete the service
- * counts as undecided; when it cannot complete any more (final data, or
- * frame_timeout) it is ruled out. It is ruled out too when the message is
- * one it matched within the window (the replay set), or when the Unix time
- * at the `fresh` offset is too far from now. A service a guard ruled out
- * stays ruled out for this connection, and the explanation names it. */
+ * first message (its matching signature's frame, on the joined view with
+ * `join`, or without a frame the bytes of the decision). While the message
+ * is incomplete the service counts as undecided; when it cannot complete
+ * any more (final data, or frame_timeout) it is ruled out. It is ruled out
+ * too when the message is one it matched within the window (the replay
+ * set), or when the Unix time at the `fresh` offset is too far from now. A
+ * service a guard ruled out stays ruled out for this connection, and the
+ * explanation names it. */
 #include "matcher.h"
 
 #include <stdio.h>
@@ -59,6 +62,7 @@ struct matcher {
 	size_t seen;           /* bytes evaluated last time */
 	bool final;            /* the final evaluation was done */
 	bool due;              /* frame_timeout has passed */
+	uint8_t *view;         /* joined records (frame join), max_peek bytes */
 	/* One enum sig_state per config->sigs; then, per service, its state
 	 * before the final evaluation (before()); per group, whether its
 	 * first message was cut short (cut()); with guards, per service,
@@ -107,8 +111,10 @@ matcher_new(const struct config *cfg)
 void
 matcher_free(struct matcher *m)
 {
-	if (m != NULL && m->g != NULL)
+	if (m != NULL) {
 		free(m->g);
+		free(m->view);
+	}
 	free(m);
 }
 
@@ -141,12 +147,35 @@ first_message(const struct group *g, const uint8_t *data, size_t len)
 	return flen >= 0 && (uint64_t)flen <= len ? flen : -1;
 }
 
+/* The bytes group G's signatures see of the LEN bytes at DATA: DATA
+ * itself, or with `join` the joined view (in the matcher's buffer). Sets
+ * *VLEN, and *ENDED when no more bytes can come to the view. */
+static const uint8_t *
+group_view(struct matcher *m, const struct group *g, const uint8_t *data,
+           size_t len, size_t *vlen, bool *ended)
+{
+	*vlen = len;
+	*ended = false;
+	if (!g->has_frame || !g->frame.join)
+		return data;
+	size_t cap = m->cfg->max_peek;
+	if (m->view == NULL && (m->view = malloc(cap)) == NULL) {
+		/* Out of memory: judge the first record alone. */
+		cap = 0;
+	}
+	return frame_view(&g->frame, data, len, m->view, cap, vlen, ended);
+}
+
 static void
 eval_group(struct matcher *m, size_t gi, const uint8_t *data, size_t len,
            bool final, struct sig_scratch *scratch)
 {
 	const struct group *g = &m->cfg->groups[gi];
+	bool ended;
 
+	data = group_view(m, g, data, len, &len, &ended);
+	if (ended)
+		final = true;
 	if (g->has_frame) {
 		int64_t flen = first_message(g, data, len);
 		if (flen >= 0) {
@@ -196,8 +225,14 @@ guard(struct matcher *m, size_t s, size_t sig, const uint8_t *data, size_t len,
 	const struct service *svc = &m->cfg->services[s];
 	size_t gi = m->cfg->sigs[sig].group;
 	const struct group *g = &m->cfg->groups[gi];
-	size_t msg = len;
+	size_t msg;
+	bool ended;
 
+	/* With `join`, the first message is the joined one. */
+	data = group_view(m, g, data, len, &len, &ended);
+	if (ended)
+		final = true;
+	msg = len;
 	if (g->has_frame) {
 		int64_t flen = first_message(g, data, len);
 		if (flen < 0) {

@@ -1,7 +1,15 @@
 /* SPDX-License-Identifier: ISC */
-/* relay: two paths, chosen per connection: splice and copy.
+/* relay: two paths, chosen per direction: copy, then splice once it pays.
  *
- * The splice path (sockets on both sides, a pool given) moves bytes with
+ * Every direction starts on the copy path: a request of a hundred bytes
+ * and a short answer cost one recv() and one send() each way, where a
+ * splice through a pipe costs two calls and a pipe. A direction switches to
+ * the splice path (when a pool is given and both sides are sockets) the
+ * first time a read fills the whole copy buffer: that is bulk, where
+ * splicing saves the copies (the idea of HAProxy's splice-auto). With
+ * SPLICE_AT_ONCE every direction splices from its first byte.
+ *
+ * The splice path moves bytes with
  * splice() from the source into a pipe and from the pipe into the
  * destination, so they never cross into user space. A direction takes a
  * pipe from the loop's pool when its source becomes readable and gives it
@@ -22,8 +30,14 @@
  * leftover waits for the destination to be writable) -> READING ...; on
  * end of file it becomes DRAINED once the leftover is written, and then
  * shuts down the destination's sending side, so a half-close travels
- * through. When both directions are DRAINED the relay is over. An error on
- * either side ends both; a reset is passed on as a reset.
+ * through — unless the other direction is over already: then the relay
+ * ends and close() sends the same FIN, so the shutdown() is skipped. When
+ * both directions are DRAINED the relay is over. An error on either side
+ * ends both; a reset is passed on as a reset, also from a side whose
+ * watch is paused (a paused watch still reports errors).
+ *
+ * A source whose peer's FIN was reported with its readiness (LOOP_RDHUP)
+ * is read until that end of file at once, instead of after another wait.
  *
  * A pty master (B, when the options say so) is read and written like a
  * file. Its EIO is the terminal's hang-up: B's direction then ends as on
@@ -68,8 +82,9 @@ struct dir {
 	size_t plen, poff;
 	struct relay_pipe pipe;
 	bool piped;
-	bool eof;  /* the source sent FIN */
-	bool shut; /* FIN passed on to the destination */
+	bool eof;    /* the source sent FIN */
+	bool shut;   /* FIN passed on to the destination */
+	bool splice; /* reads go through pipes (only where r->splice) */
 	uint64_t bytes;
 };
 
@@ -90,7 +105,7 @@ struct relay {
 	uint8_t *buf;
 	size_t bufsize;
 	struct relay_pool *pool;
-	bool splice; /* reads go through pipes */
+	bool splice; /* a direction may splice (both sides are sockets) */
 	relay_done_fn *fn;
 	void *arg;
 	bool kick_pending; /* on_kick is queued on the loop */
@@ -109,8 +124,9 @@ static void
 update(struct relay *r)
 {
 	for (int i = 0; i < 2; i++)
-		loop_watch_set(r->w[i], (reading(&r->d[i]) ? LOOP_IN : 0) |
-		                            (r->d[1 - i].plen ? LOOP_OUT : 0));
+		loop_watch_set(r->w[i],
+		               (reading(&r->d[i]) ? LOOP_IN | LOOP_RDHUP : 0) |
+		                   (r->d[1 - i].plen ? LOOP_OUT : 0));
 }
 
 static ssize_t
@@ -138,7 +154,10 @@ maybe_shut(struct relay *r, int i)
 	int to = 1 - i;
 
 	if (d->eof && d->plen == 0 && !d->shut) {
-		if (!r->pty[to])
+		/* When the other direction is over too, the relay ends now and
+		 * close() sends this FIN: its receive queue was read to end of
+		 * file, so nothing unread turns the close into a reset. */
+		if (!r->pty[to] && !r->d[to].shut)
 			shutdown(r->fd[to], SHUT_WR);
 		else if (r->has_eof_char && !r->gone[to] &&
 		         write(r->fd[to], &r->eof_char, 1) < 0) {
@@ -294,7 +313,8 @@ pump_pipe(struct relay *r, int i)
 
 	for (int k = 0; k < READS_PER_EVENT && reading(d); k++) {
 		if (!d->piped && pipe_take(r->pool, d) < 0) {
-			r->splice = false; /* no pipe to be had: copy */
+			/* No pipe to be had: copy, for good. */
+			r->splice = r->d[0].splice = r->d[1].splice = false;
 			return 1;
 		}
 		size_t cap = d->pipe.cap;
@@ -312,7 +332,8 @@ pump_pipe(struct relay *r, int i)
 			if (errno == EINVAL || errno == ENOSYS) {
 				/* A source splice() does not know. */
 				pipe_release(r->pool, d);
-				r->splice = false;
+				r->splice = r->d[0].splice = r->d[1].splice =
+				    false;
 				return 1;
 			}
 			finish(r, errno, i);
@@ -359,13 +380,15 @@ flush(struct relay *r, int i)
 	return 0;
 }
 
-/* Moves what direction I's source has; -1 when the relay ended. */
+/* Moves what direction I's source has; -1 when the relay ended. HUP: the
+ * source's FIN was reported, so a short read is followed by the read that
+ * sees it, not by another wait. */
 static int
-pump(struct relay *r, int i)
+pump(struct relay *r, int i, bool hup)
 {
 	struct dir *d = &r->d[i];
 
-	if (r->splice) {
+	if (d->splice) {
 		int rc = pump_pipe(r, i);
 		if (rc <= 0)
 			return rc;
@@ -413,8 +436,14 @@ pump(struct relay *r, int i)
 			memcpy(d->pend, r->buf + w, d->plen);
 			return 0;
 		}
-		if ((size_t)n < r->bufsize)
+		if ((size_t)n == r->bufsize) {
+			/* A full buffer: bulk. Splice from now on. */
+			d->splice = r->splice;
+			if (d->splice)
+				return 0; /* the next turn splices */
+		} else if (!hup) {
 			return 0; /* drained for now; skip the EAGAIN read */
+		}
 	}
 	return 0;
 }
@@ -432,17 +461,21 @@ on_event(struct relay *r, int i, unsigned events)
 	}
 	if ((events & (LOOP_IN | LOOP_ERR)) && reading(&r->d[i])) {
 		tried = true;
-		if (pump(r, i) < 0)
+		if (pump(r, i, (events & (LOOP_RDHUP | LOOP_ERR)) != 0) < 0)
 			return;
 	}
-	if ((events & LOOP_ERR) && !tried && r->pty[i]) {
-		hangup_read(r, i);
-	} else if ((events & LOOP_ERR) && !tried) {
+	if ((events & LOOP_ERR) && !tried && !r->pty[i]) {
+		/* A paused side: a reset (or other error) ends the relay and
+		 * is passed on; a plain hang-up (its FIN after ours) is read
+		 * in turn, once its direction reads again. A terminal's
+		 * hang-up is seen by reading it (EIO), in turn too. */
 		int err = 0;
 		socklen_t len = sizeof(err);
 		getsockopt(r->fd[i], SOL_SOCKET, SO_ERROR, &err, &len);
-		finish(r, err ? err : EPIPE, i);
-		return;
+		if (err != 0) {
+			finish(r, err, i);
+			return;
+		}
 	}
 	if (r->d[0].shut && r->d[1].shut) {
 		finish(r, 0, 0);
@@ -495,15 +528,16 @@ finish(struct relay *r, int error, int side)
 	relay_done_fn *fn = r->fn;
 	void *arg = r->arg;
 
-	if (error == ECONNRESET) {
-		/* Pass the reset on rather than a clean close. */
+	if (error == ECONNRESET || error == EPIPE) {
+		/* Pass the reset on rather than a clean close. (A socket that
+		 * had its peer's FIN reports that peer's later reset as
+		 * EPIPE; so does a send to a socket reset meanwhile.) */
 		struct linger lg = {.l_onoff = 1, .l_linger = 0};
 		setsockopt(r->fd[1 - side], SOL_SOCKET, SO_LINGER, &lg,
 		           sizeof(lg));
 	}
 	for (int i = 0; i < 2; i++) {
-		loop_unwatch(r->w[i]);
-		close(r->fd[i]);
+		loop_unwatch_close(r->w[i]); /* closes fd[i] */
 		free(r->d[i].pend);
 		if (r->d[i].piped)
 			pipe_release(r->pool, &r->d[i]);
@@ -552,17 +586,20 @@ relay_start(struct loop *loop, int a, int b, const struct relay_opts *opts,
 	r->bufsize = opts->bufsize;
 	r->pool = opts->pool;
 	r->splice = opts->pool != NULL && !opts->b_is_pty;
+	r->d[0].splice = r->d[1].splice = r->splice && opts->splice_at_once;
 	r->idle_ms = opts->idle_ms;
 	r->fn = fn;
 	r->arg = arg;
 	r->last_ms = loop_now_ms(loop);
-	r->w[0] = loop_watch(loop, a, LOOP_IN, on_a, r);
-	r->w[1] = loop_watch(loop, b, LOOP_IN, on_b, r);
+	/* A handed-over watch is taken over only once nothing can fail. */
+	if (opts->a_watch == NULL)
+		r->w[0] = loop_watch(loop, a, LOOP_IN | LOOP_RDHUP, on_a, r);
+	r->w[1] = loop_watch(loop, b, LOOP_IN | LOOP_RDHUP, on_b, r);
 	if (r->idle_ms > 0)
 		r->idle = loop_timer_new(loop, on_idle, r);
 	if (r->pty[1] && r->linger_ms > 0)
 		r->linger = loop_timer_new(loop, on_linger, r);
-	if (r->w[0] == NULL || r->w[1] == NULL ||
+	if ((r->w[0] == NULL && opts->a_watch == NULL) || r->w[1] == NULL ||
 	    (r->idle_ms > 0 && r->idle == NULL) ||
 	    (r->pty[1] && r->linger_ms > 0 && r->linger == NULL)) {
 		loop_unwatch(r->w[0]);
@@ -571,6 +608,10 @@ relay_start(struct loop *loop, int a, int b, const struct relay_opts *opts,
 		loop_timer_free(r->linger);
 		free(r);
 		return NULL;
+	}
+	if (opts->a_watch != NULL) {
+		r->w[0] = opts->a_watch;
+		loop_watch_rebind(r->w[0], LOOP_IN | LOOP_RDHUP, on_a, r);
 	}
 	if (r->idle != NULL)
 		loop_timer_arm(r->idle, r->idle_ms);

@@ -43,10 +43,18 @@ struct relay_opts {
 	 * a connection's own memory only when its destination is full. */
 	uint8_t *buf;
 	size_t bufsize;
-	/* Non-NULL: bytes move with splice() through pipes from POOL, never
-	 * through user space (not with a pty: a terminal is read and
-	 * written). NULL: the copy path through BUF. */
+	/* Non-NULL: a direction that moves bulk (a read fills BUF) goes on
+	 * with splice() through pipes from POOL, never through user space
+	 * (not with a pty: a terminal is read and written). NULL: the copy
+	 * path through BUF only. */
 	struct relay_pool *pool;
+	/* With POOL: splice from the first byte, not only after a full
+	 * read. */
+	bool splice_at_once;
+	/* Non-NULL: A's watch, handed over by its owner (one registration
+	 * for the socket's whole life); the relay owns it once relay_start()
+	 * succeeds. */
+	struct loop_watch *a_watch;
 	/* B is not a socket but a pseudo-terminal master: it is read and
 	 * written with read()/write(); EIO from it means the terminal hung
 	 * up (its program is gone), which ends B's output like a FIN and

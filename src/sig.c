@@ -8,7 +8,13 @@
  * SOFT, because SOFT reports a full match as soon as one exists and so
  * decides too early on `$`, `\b` and lookaheads. When the data is final one
  * plain match decides. Match and depth limits bound the cost of any pattern
- * on any input. */
+ * on any input.
+ *
+ * The data is bytes, not lines of text, so `.` matches any byte, a newline
+ * too (PCRE2_DOTALL; `(?-s)` in a pattern turns it off). Without it, every
+ * binary field written as `.` (a length, an ID, a nonce) would refuse the
+ * values 0x0a and, under some newline conventions, 0x0d: a TLS record of
+ * length 0x010e or a DNS query whose random ID holds 0x0a would miss. */
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include "sig.h"
 
@@ -17,9 +23,16 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Backtracking budget per evaluation. With JIT a unit costs a few
- * nanoseconds, so this caps a pathological pattern well under 1 ms. */
+/* Backtracking budget per evaluation: SIG_MATCH_LIMIT, plus
+ * SIG_MATCH_PER_BYTE per byte of the subject. A pattern that scans (`.*?X`)
+ * spends about one unit per byte, so a fixed budget would rule it out
+ * (a limit hit counts as no match) once the data passed ~50 000 bytes, which
+ * max_peek allows; the per-byte part keeps such patterns answering at any
+ * max_peek while a pathological one stays bounded by the subject's length.
+ * With JIT a unit costs a few nanoseconds: at most about 1 ms at the largest
+ * max_peek. */
 #define SIG_MATCH_LIMIT 50000
+#define SIG_MATCH_PER_BYTE 4
 #define SIG_DEPTH_LIMIT 2000
 #define SIG_HEAP_LIMIT_KIB 1024
 
@@ -57,8 +70,8 @@ sig_new_regex(const char *pattern, char *err, size_t errlen)
 	struct sig *s;
 	pcre2_code *re =
 	    pcre2_compile((PCRE2_SPTR)pattern, PCRE2_ZERO_TERMINATED,
-	                  PCRE2_ANCHORED | PCRE2_NEVER_UTF | PCRE2_NEVER_UCP |
-	                      PCRE2_NEVER_BACKSLASH_C,
+	                  PCRE2_ANCHORED | PCRE2_DOTALL | PCRE2_NEVER_UTF |
+	                      PCRE2_NEVER_UCP | PCRE2_NEVER_BACKSLASH_C,
 	                  &errcode, &erroff, NULL);
 
 	if (re == NULL) {
@@ -129,6 +142,9 @@ sig_eval(const struct sig *sig, const uint8_t *data, size_t len, bool final,
 		return SIG_UNDECIDED;
 	if (len == 0)
 		data = (const uint8_t *)""; /* PCRE2 wants a valid pointer */
+	pcre2_set_match_limit(scratch->mctx,
+	                      SIG_MATCH_LIMIT +
+	                          SIG_MATCH_PER_BYTE * (uint32_t)len);
 	rc = pcre2_match(sig->re, data, len, 0, final ? 0 : PCRE2_PARTIAL_HARD,
 	                 scratch->md, scratch->mctx);
 	if (rc >= 0)

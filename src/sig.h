@@ -23,8 +23,9 @@ struct sig_scratch;
 
 /* Makes a signature matching data that starts with BYTES (copied). */
 struct sig *sig_new_string(const uint8_t *bytes, size_t len);
-/* Compiles PATTERN (anchored, no UTF, JIT when available). On error returns
- * NULL with a message naming the offset in ERR. */
+/* Compiles PATTERN (anchored, `.` matching any byte, no UTF, JIT when
+ * available). On error returns NULL with a message naming the offset in
+ * ERR. */
 struct sig *sig_new_regex(const char *pattern, char *err, size_t errlen);
 /* Frees SIG; NULL is allowed. */
 void sig_free(struct sig *sig);

@@ -255,6 +255,40 @@ put_bytes(struct buf *b, const struct placeholder *ph, const char *arg,
 	return 0;
 }
 
+/* The argument group of placeholder number K (from 0): with no `--` every
+ * placeholder takes all the arguments; with `--`, the groups it separates
+ * go to the placeholders in order. Sets *FIRST and *N. */
+static void
+arg_group(char *const *args, size_t nargs, size_t k, size_t *first, size_t *n)
+{
+	size_t g = 0, start = 0;
+
+	for (size_t i = 0; i <= nargs; i++) {
+		if (i < nargs && strcmp(args[i], "--") != 0)
+			continue;
+		if (g == k) {
+			*first = start;
+			*n = i - start;
+			return;
+		}
+		g++;
+		start = i + 1;
+	}
+	*first = 0;
+	*n = nargs; /* a single group: everything */
+}
+
+/* How many `--`-separated groups ARGS holds (1 without `--`). */
+static size_t
+arg_groups(char *const *args, size_t nargs)
+{
+	size_t groups = 1;
+
+	for (size_t i = 0; i < nargs; i++)
+		groups += strcmp(args[i], "--") == 0;
+	return groups;
+}
+
 enum sigparam_rc
 sigparam_expand(const char *pattern, char *const *args, size_t nargs,
                 char **out, size_t *count, char *err, size_t errlen)
@@ -262,6 +296,7 @@ sigparam_expand(const char *pattern, char *const *args, size_t nargs,
 	struct buf b = {0};
 	enum sigparam_rc rc = SIGPARAM_OK;
 	const char *s = pattern;
+	size_t groups = arg_groups(args, nargs);
 
 	*out = NULL;
 	*count = 0;
@@ -284,6 +319,7 @@ sigparam_expand(const char *pattern, char *const *args, size_t nargs,
 		}
 		const char *close = strchr(s + 2, '}');
 		struct placeholder ph;
+		size_t first, n;
 		(*count)++; /* even a bad one: the file meant to have one */
 		if (close == NULL) {
 			snprintf(err, errlen,
@@ -297,10 +333,19 @@ sigparam_expand(const char *pattern, char *const *args, size_t nargs,
 			rc = SIGPARAM_BAD_PATTERN;
 			goto done;
 		}
+		arg_group(args, nargs, groups > 1 ? *count - 1 : 0, &first, &n);
+		if (nargs > 0 && n == 0) {
+			snprintf(
+			    err, errlen,
+			    "argument group %zu (separated by --) is empty",
+			    *count);
+			rc = SIGPARAM_BAD_ARG;
+			goto done;
+		}
 		put(&b, "(?:");
-		for (size_t i = 0; i < nargs; i++) {
+		for (size_t i = first; i < first + n; i++) {
 			int r;
-			put(&b, "%s", i > 0 ? "|" : "");
+			put(&b, "%s", i > first ? "|" : "");
 			r = ph.kind == KIND_HOSTNAME
 			        ? put_hostname(&b, &ph, args[i], err, errlen)
 			        : put_bytes(&b, &ph, args[i], err, errlen);
@@ -312,7 +357,13 @@ sigparam_expand(const char *pattern, char *const *args, size_t nargs,
 		put(&b, ")");
 		s = close + 1;
 	}
-	if (b.overflow) {
+	if (nargs > 0 && groups > 1 && groups != *count) {
+		snprintf(err, errlen,
+		         "%zu argument groups separated by -- for %zu "
+		         "placeholders: give one group per placeholder",
+		         groups, *count);
+		rc = SIGPARAM_BAD_ARG;
+	} else if (b.overflow) {
 		snprintf(
 		    err, errlen,
 		    "the expanded pattern would exceed %d bytes: use fewer "

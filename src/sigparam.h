@@ -13,6 +13,11 @@
  *                  name it matches, in that encoding (outside the
  *                  case-insensitive group, so 0x41 never matches 0x61)
  *
+ * With `--` among the ARGs, they form groups, and the placeholders of a
+ * pattern take them in order (the first placeholder the first group...):
+ * `signature = tls-sni-alpn example.org -- h2` fills a host name and an
+ * ALPN id. Without `--`, every placeholder takes all the ARGs.
+ *
  * A backslash and the character after it are copied as they are, so `\%`
  * writes a literal `%` even before `{`. */
 #ifndef PORTSPLIT_SIGPARAM_H

@@ -14,7 +14,9 @@
 #   openssh-client dropbear-bin putty-tools curl wget openssl gnutls-bin
 #   python3 openvpn postgresql-client redis-tools mosquitto-clients git rsync
 #   freerdp2-x11 xvfb xauth ldap-utils smbclient knot-dnsutils bind9-dnsutils
-#   sipsak adb tinc ii sic sendxmpp amqp-tools
+#   sipsak adb tinc ii sic sendxmpp amqp-tools dict libmemcached-tools
+#   rtmpdump bsdutils freetds-bin kcat coturn python3-pymongo
+#   python3-cassandra python3-kazoo x11-utils xauth pptp-linux
 # A client that is not installed is skipped with a note. Files named
 # *-synthetic.bin are not from a client program: they are made here from
 # the protocol's specification, and the script says so.
@@ -112,6 +114,10 @@ cap http curl-proxy-connect curl -s --max-time 5 -p -x $u http://example.org/
 cap http curl-user-agent-long curl -s --max-time 5 -A "$(printf 'x%.0s' $(seq 300))" -H 'X-Long: yes' $u/
 cap http wget-get wget -q -t 1 -T 5 -O /dev/null $u/
 cap http wget-post wget -q -t 1 -T 5 -O /dev/null --post-data a=b $u/
+# RFC 9112 §2.2: empty lines before the request line (a client that ends
+# a previous body with an extra CRLF); no client program sends it first.
+synth http leading-crlf "b'\\r\\nGET / HTTP/1.1\\r\\nHost: 127.0.0.1\\r\\n\\r\\n'"
+synth http leading-lf2 "b'\\n\\nHEAD /x HTTP/1.0\\r\\nHost: 127.0.0.1\\r\\n\\r\\n'"
 cap http python-urllib "$PYTHON" -c "import urllib.request as u; u.urlopen('$u/', timeout=5)"
 
 # ---------------------------------------------------------------- http2
@@ -192,6 +198,9 @@ cap postgres "$v-nossl" psql "host=127.0.0.1 port=@PORT@ user=alice dbname=db ss
 # gssencmode needs a Kerberos credential cache before psql connects at all:
 # the GSSENCRequest sample is made from the specification instead.
 synth postgres gssencrequest "bytes([0, 0, 0, 8, 4, 210, 22, 48])"
+# A CancelRequest needs a running query's backend key: made from the
+# specification (length 16, code 80877102, process id, secret key).
+synth postgres cancelrequest "bytes([0, 0, 0, 16, 4, 210, 22, 46]) + (4242).to_bytes(4, 'big') + bytes.fromhex('0a0d20ff')"
 cap postgres "$v-replication" psql "host=127.0.0.1 port=@PORT@ user=alice dbname=db sslmode=disable replication=database application_name=capture connect_timeout=5" -c 'select 1'
 
 # ---------------------------------------------------------------- redis
@@ -199,7 +208,12 @@ v="redis-cli-$(ver redis-cli --version)"
 cap redis "$v-ping" redis-cli -h 127.0.0.1 -p @PORT@ ping
 cap redis "$v-auth" redis-cli -h 127.0.0.1 -p @PORT@ -a secret --no-auth-warning get k
 cap redis "$v-resp3" redis-cli -3 -h 127.0.0.1 -p @PORT@ set k v
-cap redis nc-inline-ping-synthetic sh -c 'printf "PING\r\n" | nc -q 2 127.0.0.1 @PORT@'
+# Inline commands (redis-inline, opt-in), as typed through nc or telnet.
+synth redis-inline nc-ping "b'PING\\r\\n'"
+synth redis-inline nc-ping-lower "b'ping\\r\\n'"
+synth redis-inline nc-auth "b'AUTH secret\\r\\n'"
+synth redis-inline nc-client-setname "b'CLIENT SETNAME x\\n'"
+
 
 # ---------------------------------------------------------------- mqtt
 v="mosquitto_pub-$(ver mosquitto_pub --help)"
@@ -252,6 +266,8 @@ fi
 cap sip "sipsak-$(ver sipsak -V)-options" sipsak -E tcp -s sip:alice@127.0.0.1:@PORT@
 cap sip "sipsak-$(ver sipsak -V)-register" sipsak -E tcp -U -C sip:alice@127.0.0.1 -s sip:alice@127.0.0.1:@PORT@
 
+# An RFC 5626 double-CRLF keep-alive, then a REGISTER.
+synth sip keepalive-register "b'\\r\\n\\r\\nREGISTER sip:example.org SIP/2.0\\r\\nVia: SIP/2.0/TCP 192.0.2.1;branch=z9hG4bK77\\r\\nMax-Forwards: 70\\r\\n\\r\\n'"
 # INFO (RFC 6086) shares its name with a Redis inline command.
 synth sip info "b'INFO sip:bob@example.org SIP/2.0\\r\\nVia: SIP/2.0/TCP 192.0.2.1;branch=z9hG4bK776\\r\\nMax-Forwards: 70\\r\\n\\r\\n'"
 
@@ -284,6 +300,101 @@ RECORD_PORT=139 cap smb "$v-netbios-139" smbclient -N -L //127.0.0.1 -p @PORT@
 
 # ---------------------------------------------------------------- amqp
 cap amqp "amqp-publish-$(ver dpkg-query -W amqp-tools)" amqp-publish --url amqp://127.0.0.1:@PORT@ -r q -b hello
+
+# ---------------------------------------------------------------- dict
+cap dict curl-define curl -s --max-time 3 dict://127.0.0.1:@PORT@/d:hello
+cap dict curl-define-db curl -s --max-time 3 dict://127.0.0.1:@PORT@/d:hello:wn
+cap dict curl-match curl -s --max-time 3 dict://127.0.0.1:@PORT@/m:hello::prefix
+# dict(1) of dictd names the kernel in its CLIENT line: the recording is
+# replayed here with a neutral one.
+synth dict dict-client "b'client \"dict 1.13.0/rf on Linux 6.1.0\"\\r\\ndefine * \"hello\"\\r\\n'"
+
+# ---------------------------------------------------------------- telnet
+# PuTTY's telnet mode negotiates first; inetutils telnet waits for the
+# server (a [timeout] case) and records nothing.
+cap telnet "plink-$(ver plink -V)-telnet" plink -telnet -batch -P @PORT@ 127.0.0.1
+
+# ---------------------------------------------------------------- memcached
+v="$(ver dpkg-query -W libmemcached-tools)"
+cap memcached "memcstat-$v" memcstat --servers=127.0.0.1:@PORT@
+cap memcached "memcstat-$v-binary" memcstat --binary --servers=127.0.0.1:@PORT@
+cap memcached "memccat-$v" memccat --servers=127.0.0.1:@PORT@ foo
+cap memcached "memccat-$v-binary" memccat --binary --servers=127.0.0.1:@PORT@ foo
+cap memcached "memccp-$v" sh -c 'echo hello >"$HOME/f" && memccp --servers=127.0.0.1:@PORT@ "$HOME/f"'
+cap memcached "memcflush-$v" memcflush --servers=127.0.0.1:@PORT@
+# The meta protocol (memcached 1.6) and touch-and-get, from protocol.txt.
+synth memcached meta-get "b'mg foo v t\\r\\n'"
+synth memcached gat "b'gat 60 foo bar\\r\\n'"
+
+# ---------------------------------------------------------------- rtmp
+cap rtmp "rtmpdump-$(ver dpkg-query -W rtmpdump)" rtmpdump -r rtmp://127.0.0.1:@PORT@/app/stream -o /dev/null
+cap rtmp curl-rtmp curl -s --max-time 5 -o /dev/null rtmp://127.0.0.1:@PORT@/app/stream
+
+# ---------------------------------------------------------------- syslog
+v="logger-$(ver logger -V)"
+cap syslog "$v-rfc5424" logger --tcp -n 127.0.0.1 -P @PORT@ -t capture hello
+cap syslog "$v-octet-count" logger --tcp --octet-count -n 127.0.0.1 -P @PORT@ -t capture hello
+cap syslog "$v-rfc3164" logger --tcp --rfc3164 -n 127.0.0.1 -P @PORT@ -t capture -p local7.debug hello
+
+# ---------------------------------------------------------------- mongodb
+v="pymongo-$(ver dpkg-query -W python3-pymongo)"
+cap mongodb "$v" /usr/bin/python3 -c "import pymongo; pymongo.MongoClient('127.0.0.1', @PORT@, serverSelectionTimeoutMS=3000, directConnection=True).admin.command('ping')"
+# OP_MSG hello (drivers for MongoDB 3.6 and later with the stable API):
+# header, flagBits 0, a kind-0 section with {hello: 1, $db: "admin"}.
+synth mongodb op-msg-hello "(lambda b: (16 + 5 + len(b)).to_bytes(4, 'little') + (7).to_bytes(4, 'little') + bytes(4) + (2013).to_bytes(4, 'little') + bytes(4) + b'\\x00' + b)((lambda e: (len(e) + 5).to_bytes(4, 'little') + e + b'\\x00')(b'\\x10hello\\x00\\x01\\x00\\x00\\x00\\x02\$db\\x00\\x06\\x00\\x00\\x00admin\\x00'))"
+
+# ---------------------------------------------------------------- tds
+v="tsql-$(ver dpkg-query -W freetds-bin)"
+cap tds "$v-prelogin" tsql -H 127.0.0.1 -p @PORT@ -U sa -P secret
+TDSVER=7.0 cap tds "$v-tds7.0-login7" tsql -H 127.0.0.1 -p @PORT@ -U sa -P secret
+TDSVER=5.0 cap tds "$v-tds5.0-sybase" tsql -H 127.0.0.1 -p @PORT@ -U sa -P secret
+
+# ---------------------------------------------------------------- cql
+v="python-cassandra-$(ver dpkg-query -W python3-cassandra)"
+for pv in 5 4 3; do
+	cap cql "$v-v$pv" /usr/bin/python3 -c "from cassandra.cluster import Cluster; Cluster(['127.0.0.1'], port=@PORT@, connect_timeout=3, protocol_version=$pv).connect()"
+done
+cap cql "$v-dse" /usr/bin/python3 -c "from cassandra.cluster import Cluster; Cluster(['127.0.0.1'], port=@PORT@, connect_timeout=3).connect()"
+
+# ---------------------------------------------------------------- kafka
+v="kcat-$(ver dpkg-query -W kcat)"
+cap kafka "$v-metadata" kcat -b 127.0.0.1:@PORT@ -L -m 3
+cap kafka "$v-produce" sh -c 'echo m | kcat -b 127.0.0.1:@PORT@ -P -t topic -m 3'
+cap kafka "$v-consume" kcat -b 127.0.0.1:@PORT@ -C -t topic -e -m 3
+
+# ---------------------------------------------------------------- zookeeper
+v="kazoo-$(ver dpkg-query -W python3-kazoo)"
+cap zookeeper "$v" /usr/bin/python3 -c "from kazoo.client import KazooClient; KazooClient(hosts='127.0.0.1:@PORT@', timeout=3).start(timeout=3)"
+cap zookeeper "$v-readonly" /usr/bin/python3 -c "from kazoo.client import KazooClient; KazooClient(hosts='127.0.0.1:@PORT@', timeout=3, read_only=True).start(timeout=3)"
+
+# ---------------------------------------------------------------- bittorrent
+# No packaged client connects to a given peer without a tracker: the
+# handshake is made from BEP 3 (reserved bits of the extension protocol
+# and fast extension, as libtorrent and Transmission set them).
+synth bittorrent handshake "b'\\x13BitTorrent protocol' + bytes([0, 0, 0, 0, 0, 0x10, 0, 0x05]) + bytes.fromhex('0123456789abcdef0123456789abcdef01234567') + b'-TR3000-' + b'abcdefghijkl'"
+
+# ---------------------------------------------------------------- stun
+v="turnutils_uclient-$(ver dpkg-query -W coturn)"
+cap stun "$v-allocate" turnutils_uclient -t -y -p @PORT@ -n 1 -m 1 127.0.0.1
+cap stun "$v-allocate-auth" turnutils_uclient -t -e 127.0.0.1 -p @PORT@ -n 1 -m 1 -u user -w pass 127.0.0.1
+# An RFC 8489 Binding request over TCP with SOFTWARE and FINGERPRINT-less
+# body, as the STUN keep-alives of ICE-TCP agents send it.
+synth stun binding "bytes.fromhex('0001 0008 2112a442') + bytes.fromhex('b7e7a701bc34d686fa87dfae') + bytes.fromhex('8022 0004 74657374')"
+
+# ---------------------------------------------------------------- x11
+# DISPLAY 127.0.0.1:97 is TCP port 6097.
+if command -v xdpyinfo >/dev/null 2>&1; then
+	XAUTHORITY=$W/xauth xauth add 127.0.0.1:97 MIT-MAGIC-COOKIE-1 00112233445566778899aabbccddeeff 2>/dev/null
+	v="xdpyinfo-$(ver dpkg-query -W x11-utils)"
+	RECORD_PORT=6097 cap x11 "$v" env DISPLAY=127.0.0.1:97 XAUTHORITY=/dev/null xdpyinfo
+	RECORD_PORT=6097 cap x11 "$v-cookie" env DISPLAY=127.0.0.1:97 XAUTHORITY="$W/xauth" xdpyinfo
+fi
+# The MSB-first setup, as a big-endian client writes it.
+synth x11 msb-first "b'B\\x00\\x00\\x0b\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00'"
+
+# ---------------------------------------------------------------- pptp
+# pptp always connects to port 1723.
+RECORD_PORT=1723 cap pptp "pptp-$(ver dpkg-query -W pptp-linux)" /usr/sbin/pptp 127.0.0.1 --nolaunchpppd
 
 echo "$recorded recorded, $skipped skipped, $failed failed"
 [ "$failed" = 0 ]

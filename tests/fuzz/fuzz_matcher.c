@@ -23,6 +23,7 @@ static const struct {
 } params[] = {
     {"tls-sni", "example.org *.example.org"},
     {"tls-alpn", "h2 http/1.1"},
+    {"tls-sni-alpn", "example.org *.example.org -- h2 http/1.1"},
     {"http-host", "127.0.0.1 localhost example.org *.example.org"},
 };
 

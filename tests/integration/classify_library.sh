@@ -17,11 +17,15 @@ CLS=$TESTS_DIR/classify
 	# Refinements first, with names no sample carries: they must let the
 	# tls and http samples go as soon as their first message is complete.
 	printf '[sni]\nsignature = tls-sni sni.invalid *.sni.invalid\n'
+	printf '[sa]\nsignature = tls-sni-alpn sni.invalid -- acme-tls/1\n'
 	printf '[alpn]\nsignature = tls-alpn acme-tls/1\n'
 	printf '[vhost]\nsignature = http-host host.invalid\n'
+	# SOCKS greetings (3 or 4 bytes, then the client waits) are prefixes
+	# of length-prefixed binary messages: they rank first.
+	printf '[socks4]\nsignature = socks4\n[socks5]\nsignature = socks5\n'
 	for f in "$LIB"/*.ini; do
 		n=$(basename "$f" .ini)
-		case $n in tls-sni | tls-alpn | http-host) continue ;; esac
+		case $n in tls-* | http-host | socks4 | socks5) continue ;; esac
 		printf '[%s]\nsignature = %s\n' "$n" "$n"
 	done
 	printf '[fallback]\nconnect = 127.0.0.1:9\n[timeout]\nconnect = 127.0.0.1:25\n'

@@ -38,6 +38,78 @@ len_of(const char *spec, const char *data, size_t n)
 	return frame_length(&f, (const uint8_t *)data, n);
 }
 
+/* `join`: a TLS handshake message of 12 bytes (type 1, length 8) split
+ * over records at every offset, then cut off by an alert record. */
+static void
+joins(void)
+{
+	static const uint8_t hs[12] = {1,   0,   0,   8,   3,   3,
+	                               'a', 'b', 'c', 'd', 'e', 'f'};
+	struct frame f;
+	char err[256];
+	uint8_t in[64], buf[64];
+	size_t vlen, n, bad = 0;
+	bool ended;
+	const uint8_t *v;
+
+	frame_parse("3:be16+5 join 6:be24+9", &f, err, sizeof(err));
+	/* One record: the view is the data itself, no copy. */
+	memcpy(in, "\x16\x03\x01\x00\x0c", 5);
+	memcpy(in + 5, hs, 12);
+	v = frame_view(&f, in, 17, buf, sizeof(buf), &vlen, &ended);
+	ok(v == in && vlen == 17 && !ended && frame_length(&f, v, vlen) == 17,
+	   "join: one record is its own view, 17 bytes long");
+	for (size_t k = 1; k < 12; k++) {
+		n = 0;
+		memcpy(in + n, "\x16\x03\x01\x00", 4);
+		in[n + 4] = (uint8_t)k;
+		memcpy(in + n + 5, hs, k);
+		n += 5 + k;
+		memcpy(in + n, "\x16\x03\x01\x00", 4);
+		in[n + 4] = (uint8_t)(12 - k);
+		memcpy(in + n + 5, hs + k, 12 - k);
+		n += 5 + 12 - k;
+		v = frame_view(&f, in, n, buf, sizeof(buf), &vlen, &ended);
+		if (vlen != 17 || memcmp(v + 5, hs, 12) != 0 || ended ||
+		    frame_length(&f, v, vlen) != 17)
+			bad++;
+		/* Every prefix of the two records is a prefix of the view. */
+		for (size_t p = 1; p < n; p++) {
+			v = frame_view(&f, in, p, buf, sizeof(buf), &vlen,
+			               &ended);
+			if (vlen > 17 ||
+			    memcmp(v + 5, hs, vlen > 5 ? vlen - 5 : 0))
+				bad++;
+		}
+	}
+	ok(bad == 0, "join: a message split at each of its 11 offsets (and "
+	             "every prefix of it) reads as the unsplit one");
+	/* Three records, the middle one empty. */
+	memcpy(in, "\x16\x03\x01\x00\x03", 5);
+	memcpy(in + 5, hs, 3);
+	memcpy(in + 8, "\x16\x03\x01\x00\x00", 5);
+	memcpy(in + 13, "\x16\x03\x01\x00\x09", 5);
+	memcpy(in + 18, hs + 3, 9);
+	v = frame_view(&f, in, 27, buf, sizeof(buf), &vlen, &ended);
+	ok(vlen == 17 && memcmp(v + 5, hs, 12) == 0,
+	   "join: an empty record in between adds nothing");
+	/* A record of another type ends the view. */
+	memcpy(in, "\x16\x03\x01\x00\x03", 5);
+	memcpy(in + 5, hs, 3);
+	memcpy(in + 8, "\x15\x03\x01\x00\x02\x02\x28", 7);
+	v = frame_view(&f, in, 15, buf, sizeof(buf), &vlen, &ended);
+	ok(vlen == 8 && ended,
+	   "join: an alert record ends the joining (view %zu bytes)", vlen);
+	/* The view is cut at the buffer's size. */
+	v = frame_view(&f, in, 8, buf, 6, &vlen, &ended);
+	ok(vlen == 8 && v == in, "join: within the first record, no copy");
+	memcpy(in + 8, "\x16\x03\x01\x00\x09", 5);
+	memcpy(in + 13, hs + 3, 9);
+	v = frame_view(&f, in, 22, buf, 10, &vlen, &ended);
+	ok(vlen == 10 && memcmp(v + 5, hs, 5) == 0,
+	   "join: the view stops at the buffer's end");
+}
+
 int
 main(void)
 {
@@ -55,6 +127,12 @@ main(void)
 	rejects("3:be16*2");
 	rejects(":be16");
 	rejects("3:be16+5 junk");
+	parses("3:be16+5 join 6:be24+9", "3:be16+5 join 6:be24+9");
+	parses("0:be16+2 join 0:be16+2", "0:be16+2 join 0:be16+2");
+	rejects("3:be16+5 join");
+	rejects("3:be16+5 join x");
+	rejects("join 6:be24+9");
+	rejects("3:be16+5 join 6:be24+9 join 1:u8");
 
 	/* TLS: record header 16 03 01 LL LL; length + 5. */
 	ok(len_of("3:be16+5", "\x16\x03\x01\x02", 4) == -1,
@@ -72,5 +150,6 @@ main(void)
 	   "32 bits, no overflow");
 	ok(len_of("2:u8-10", "ab\x01", 3) == 3,
 	   "a length before the field's end counts as the field's end");
+	joins();
 	return unit_done();
 }

@@ -12,7 +12,11 @@
  *     and expectations of tests/classify/refinements.tsv;
  *   - 10000 seeded random inputs of random bytes and 10000 of random
  *     printable lines: each signature may match at most a tiny rate of
- *     them (reported per signature).
+ *     them (reported per signature);
+ *   - `.` as any byte: every signature that did not ask for (?s) before it
+ *     became the default gives each sample the same verdict with `(?-s)`
+ *     as without, and the clients that the old default missed (a byte
+ *     0x0a or 0x0d in a length or an ID) now match.
  * Parameterised signatures are given fixed arguments; they belong to the
  * family of the protocol they refine (tls-sni and tls-alpn to tls,
  * http-host to http), whose samples they may match. */
@@ -34,6 +38,7 @@ static const struct {
 } params[] = {
     {"tls-sni", "example.org *.example.org", "tls"},
     {"tls-alpn", "h2 http/1.1", "tls"},
+    {"tls-sni-alpn", "example.org *.example.org -- h2 http/1.1", "tls"},
     {"http-host", "127.0.0.1 localhost example.org *.example.org", "http"},
 };
 
@@ -290,10 +295,18 @@ all_in_one(const char *libdir)
 	}
 	fprintf(f, "bind = 127.0.0.1:1\nsignature_path = %s\n", libdir);
 	fprintf(f, "[sni]\nsignature = tls-sni sni.invalid *.sni.invalid\n");
+	fprintf(f, "[sa]\nsignature = tls-sni-alpn example.org -- "
+	           "acme-tls/1\n");
 	fprintf(f, "[alpn]\nsignature = tls-alpn acme-tls/1\n");
 	fprintf(f, "[host]\nsignature = http-host host.invalid\n");
+	/* SOCKS greetings are 3 or 4 bytes after which the client waits:
+	 * they are prefixes of length-prefixed binary messages (a MongoDB
+	 * header), so they rank first, as the manual advises. */
+	fprintf(f, "[socks4]\nsignature = socks4\n");
+	fprintf(f, "[socks5]\nsignature = socks5\n");
 	for (size_t i = 0; i < nsigs; i++)
-		if (strcmp(sigs[i].family, sigs[i].name) == 0)
+		if (strcmp(sigs[i].family, sigs[i].name) == 0 &&
+		    strncmp(sigs[i].name, "socks", 5) != 0)
 			fprintf(f, "[%s]\nsignature = %s\n", sigs[i].name,
 			        sigs[i].name);
 	fclose(f);
@@ -505,6 +518,170 @@ empty_input(void)
 	}
 }
 
+/* The signatures that existed when `.` became any byte (PCRE2_DOTALL on
+ * by default) and had not set (?s) themselves: on every recorded sample
+ * their verdict must be the same as with `(?-s)`, the old default, since
+ * those samples routed right before. (openvpn, tls-sni and tls-alpn set
+ * (?s) on every line before, so for them nothing changed.) */
+static const char *const before_dotall[] = {
+    "adb",  "amqp",   "dns",      "git", "http",  "http-host", "http2", "irc",
+    "ldap", "mqtt",   "postgres", "rdp", "redis", "rsync",     "rtsp",  "sip",
+    "smb",  "socks4", "socks5",   "ssh", "tinc",  "tls",       "xmpp",
+};
+
+/* Copies LIBDIR/NAME.ini into DIR with `(?-s)` before every regex. */
+static bool
+copy_without_dotall(const char *libdir, const char *dir, const char *name)
+{
+	char from[1200], to[1200], line[70000];
+	FILE *in, *out;
+
+	snprintf(from, sizeof(from), "%s/%s.ini", libdir, name);
+	snprintf(to, sizeof(to), "%s/%s.ini", dir, name);
+	if ((in = fopen(from, "r")) == NULL)
+		return false;
+	if ((out = fopen(to, "w")) == NULL) {
+		fclose(in);
+		return false;
+	}
+	while (fgets(line, sizeof(line), in) != NULL) {
+		if (strncmp(line, "regex = ", 8) == 0)
+			fprintf(out, "regex = (?-s)%s", line + 8);
+		else
+			fputs(line, out);
+	}
+	fclose(in);
+	fclose(out);
+	return true;
+}
+
+static void
+dotall_unchanged(const char *libdir)
+{
+	char dir[64] = "/tmp/portsplit-nodotall-XXXXXX";
+	unsigned long pairs = 0, changed = 0;
+
+	if (mkdtemp(dir) == NULL) {
+		perror(dir);
+		exit(1);
+	}
+	for (size_t k = 0; k < sizeof(before_dotall) / sizeof(*before_dotall);
+	     k++) {
+		const char *name = before_dotall[k];
+		struct config *old = NULL;
+		struct lsig *cur = NULL;
+		for (size_t i = 0; i < nsigs; i++)
+			if (strcmp(sigs[i].name, name) == 0)
+				cur = &sigs[i];
+		if (cur == NULL || cur->cfg == NULL)
+			continue; /* renamed or removed: nothing to compare */
+		if (copy_without_dotall(libdir, dir, name))
+			old = load_with(dir, name, args_of(name));
+		if (!ok(old != NULL, "%s loads with (?-s)", name))
+			continue;
+		for (size_t s = 0; s < nsamples; s++) {
+			int a =
+			    classify(cur->cfg, samples[s].data, samples[s].len);
+			int b = classify(old, samples[s].data, samples[s].len);
+			pairs++;
+			if (a != b) {
+				changed++;
+				ok(0,
+				   "%s on %s: %d with '.' any byte, %d with "
+				   "(?-s)",
+				   name, samples[s].path, a, b);
+			}
+		}
+		config_unref(old);
+		char path[1200];
+		snprintf(path, sizeof(path), "%s/%s.ini", dir, name);
+		unlink(path);
+	}
+	rmdir(dir);
+	ok(pairs > 0 && changed == 0,
+	   "'.' as any byte changes no verdict on the recorded samples: "
+	   "%lu signature/sample pairs, %lu changed",
+	   pairs, changed);
+}
+
+static struct lsig *
+lib(const char *name)
+{
+	for (size_t i = 0; i < nsigs; i++)
+		if (strcmp(sigs[i].name, name) == 0 && sigs[i].cfg != NULL)
+			return &sigs[i];
+	return NULL;
+}
+
+static struct sample *
+sample(const char *path)
+{
+	for (size_t s = 0; s < nsamples; s++)
+		if (strcmp(samples[s].path, path) == 0)
+			return &samples[s];
+	return NULL;
+}
+
+/* Bytes 0x0a and 0x0d in the fields that the old default's `.` refused:
+ * the cases that went to fallback before. */
+static void
+newline_bytes(void)
+{
+	struct lsig *tls = lib("tls"), *dns = lib("dns");
+	struct sample *hello = sample("tls/openssl-3.0.19-tls1.2.bin");
+	struct sample *query = sample("dns/dig-9.18.49.bin");
+	uint8_t buf[1024];
+	static const uint16_t ids[] = {0x0a0a, 0x0d0d, 0x0a0d, 0x0d0a,
+	                               0x000a, 0x0a00, 0x0dff, 0xff0d};
+
+	if (!ok(tls && dns && hello && query,
+	        "tls, dns and their samples are there"))
+		return;
+	/* A ClientHello of record length 0x010e, handshake length
+	 * 0x00010a (go-sendxmpp's): the sample with 63 bytes of padding
+	 * extension (type 21, RFC 7685) appended, lengths fixed up. */
+	size_t n = hello->len, pad = 0x010e + 5 - n - 4;
+	memcpy(buf, hello->data, n);
+	if (!ok(n + 4 + pad < sizeof(buf) && buf[3] == 0 && buf[4] < 0xe0,
+	        "the TLS sample is small enough to pad"))
+		return;
+	size_t ext = 5 + 4 + 2 + 32;
+	ext += 1 + buf[ext];                               /* session id */
+	ext += 2 + (size_t)(buf[ext] << 8 | buf[ext + 1]); /* ciphers */
+	ext += 1 + buf[ext];                               /* compression */
+	unsigned elen =
+	    (unsigned)(buf[ext] << 8 | buf[ext + 1]) + 4 + (unsigned)pad;
+	buf[ext] = (uint8_t)(elen >> 8);
+	buf[ext + 1] = (uint8_t)elen;
+	memcpy(buf + n, "\x00\x15", 2);
+	buf[n + 2] = 0;
+	buf[n + 3] = (uint8_t)pad;
+	memset(buf + n + 4, 0, pad);
+	n += 4 + pad;
+	buf[3] = (uint8_t)((n - 5) >> 8);
+	buf[4] = (uint8_t)(n - 5);
+	buf[6] = 0;
+	buf[7] = (uint8_t)((n - 9) >> 8);
+	buf[8] = (uint8_t)(n - 9);
+	ok(buf[3] == 0x01 && buf[4] == 0x0e && buf[7] == 0x01 &&
+	       buf[8] == 0x0a && classify(tls->cfg, buf, n) == 1,
+	   "tls matches a ClientHello of record length 0x010e, handshake "
+	   "length 0x00010a");
+	buf[4] = 0x0d;
+	buf[8] = 0x09; /* one byte shorter: a 0x0d in the record length */
+	ok(classify(tls->cfg, buf, n - 1) == 1,
+	   "tls matches a ClientHello of record length 0x010d");
+
+	/* DNS query IDs holding 0x0a and 0x0d: 2 in 256 random IDs. */
+	for (size_t i = 0; i < sizeof(ids) / sizeof(*ids); i++) {
+		memcpy(buf, query->data, query->len);
+		buf[2] = (uint8_t)(ids[i] >> 8);
+		buf[3] = (uint8_t)ids[i];
+		ok(classify(dns->cfg, buf, query->len) == 1,
+		   "dns matches a query with ID %#06x", ids[i]);
+	}
+}
+
 int
 main(void)
 {
@@ -521,6 +698,8 @@ main(void)
 	samples_vs_signatures();
 	all_in_one(libdir);
 	refinements(libdir, classdir);
+	dotall_unchanged(libdir);
+	newline_bytes();
 	empty_input();
 	printf("# random inputs, seed %#llx\n", (unsigned long long)rng_state);
 	random_inputs();

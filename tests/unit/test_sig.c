@@ -107,8 +107,38 @@ main(void)
 	check(s, "TLS regex", "\x16\x03\x01", 3, false, SIG_MATCH);
 	check(s, "TLS regex", "\x16\x03\x05", 3, false, SIG_NOMATCH);
 	sig_free(s);
-	s = re("(?s).*?\\x00\\xff");
+	s = re(".*?\\x00\\xff");
 	check(s, "search past NUL", "ab\ncd\x00\xff", 7, false, SIG_MATCH);
+	sig_free(s);
+
+	/* `.` is any byte (PCRE2_DOTALL): the data is bytes, and a length or
+	 * an ID may hold 0x0a or 0x0d like any other value. */
+	s = re("\\x16.\\x01");
+	for (unsigned b = 0; b < 256; b++) {
+		char in[3] = {0x16, (char)b, 0x01};
+		if (sig_eval(s, (const uint8_t *)in, 3, false, scratch) !=
+		    SIG_MATCH) {
+			ok(0, "'.' matches byte %#04x", b);
+			break;
+		}
+		if (b == 255)
+			ok(1, "'.' matches each of the 256 byte values");
+	}
+	check(s, "\\x16.\\x01", "\x16\n\x01", 3, false, SIG_MATCH);
+	check(s, "\\x16.\\x01", "\x16\r\x01", 3, false, SIG_MATCH);
+	sig_free(s);
+	s = re("..\\x01\\x00");
+	check(s, "two free bytes", "\n\r\x01\x00", 4, false, SIG_MATCH);
+	check(s, "two free bytes", "\r\n\x01\x00", 4, true, SIG_MATCH);
+	sig_free(s);
+	s = re("(?-s)a.b");
+	check(s, "(?-s)a.b turns it off", "a\nb", 3, false, SIG_NOMATCH);
+	check(s, "(?-s)a.b", "a-b", 3, false, SIG_MATCH);
+	sig_free(s);
+	s = re("a(?-s:.)b.c");
+	check(s, "a(?-s:.)b.c, off in a group only", "a\nb\nc", 5, false,
+	      SIG_NOMATCH);
+	check(s, "a(?-s:.)b.c", "a-b\nc", 5, false, SIG_MATCH);
 	sig_free(s);
 
 	/* UTF mode cannot be switched on from the pattern. */
@@ -117,6 +147,25 @@ main(void)
 	ok(sig_new_regex("(unclosed", err, sizeof(err)) == NULL &&
 	       strstr(err, "offset 9") != NULL,
 	   "a bad regex is an error with its offset: %s", err);
+
+	/* A scan over the largest max_peek is not cut off: the budget grows
+	 * with the subject (at a fixed 50 000 it gave up near 50 KB). */
+	{
+		size_t big = 65536;
+		uint8_t *data = calloc(1, big);
+		data[big - 2] = 'X';
+		data[big - 1] = 'Y';
+		s = re("(?s).*?XY");
+		unsigned long before = sig_scratch_limit_hits(scratch);
+		ok(sig_eval(s, data, big - 1, false, scratch) == SIG_UNDECIDED,
+		   "a scan over 64 KB without its end is undecided");
+		ok(sig_eval(s, data, big, true, scratch) == SIG_MATCH,
+		   "a scan over 64 KB finds its match at the end");
+		ok(sig_scratch_limit_hits(scratch) == before,
+		   "no match limit hit scanning 64 KB");
+		sig_free(s);
+		free(data);
+	}
 
 	/* A catastrophic pattern is cut off by the match limit: a bounded
 	 * amount of work, counted as no match. */

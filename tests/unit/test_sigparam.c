@@ -313,10 +313,35 @@ through_config(void)
 		printf("# could not remove %s\n", dir);
 }
 
+/* `--` splits the arguments into groups, one per placeholder in order. */
+static void
+groups(void)
+{
+	char *two[] = {"a.example", "b.example", "--", "h2"};
+	char *one[] = {"a.example", "--", "h2", "--", "x"};
+	char *empty[] = {"a.example", "--"};
+	char *lead[] = {"--", "h2"};
+
+	expands("N%{hostname}A%{bytes:u8}", two, 4,
+	        "N(?:(?i:a\\.example)|(?i:b\\.example))A(?:\\x02h2)",
+	        "two groups for two placeholders");
+	expands("A%{bytes}B%{bytes}", two + 3, 1, "A(?:h2)B(?:h2)",
+	        "without --, every placeholder takes every argument");
+	fails("N%{hostname}A%{bytes}", one, 5, SIGPARAM_BAD_ARG,
+	      "3 argument groups", "three groups for two placeholders");
+	fails("N%{hostname}", two, 4, SIGPARAM_BAD_ARG, "2 argument groups",
+	      "two groups for one placeholder");
+	fails("N%{hostname}A%{bytes}", empty, 2, SIGPARAM_BAD_ARG, "empty",
+	      "an empty group after --");
+	fails("N%{hostname}A%{bytes}", lead, 2, SIGPARAM_BAD_ARG, "empty",
+	      "an empty group before --");
+}
+
 int
 main(void)
 {
 	expansion();
+	groups();
 	through_config();
 	return unit_done();
 }
