@@ -239,6 +239,64 @@ frames_due(void)
 	config_unref(cfg);
 }
 
+/* A guarded service whose frame joins records (TLS-like: 5-byte record
+ * headers, a handshake message's 24-bit length at offset 6 of the view):
+ * the guards judge the joined first message, complete only when its last
+ * record is. */
+static void
+joined_message(void)
+{
+	struct config *cfg = load("bind = 127.0.0.1:1\n"
+	                          "[hello]\nframe = 3:be16+5 join 6:be24+9\n"
+	                          "regex = (?s)\\x16\\x03\\x01..\\x01\n"
+	                          "replay_window = 60\n"
+	                          "connect = 127.0.0.1:2\n"
+	                          "[lower]\nstring = \\16\n"
+	                          "connect = 127.0.0.1:3\n"
+	                          "[fallback]\nconnect = 127.0.0.1:4\n");
+	/* A 16-byte handshake message (type 1, length 12) in two records of
+	 * 6 and 10 bytes. */
+	uint8_t split[26] = {0x16, 0x03, 0x01, 0x00, 0x06, 0x01, 0x00,
+	                     0x00, 0x0c, 'j',  'j',  0x16, 0x03, 0x01,
+	                     0x00, 0x0a, 'j',  'j',  'j',  'j',  'j',
+	                     'j',  'j',  'j',  'j',  'j'};
+	struct matcher *m;
+	struct verdict v;
+
+	ok_str(client(cfg, split, 11, 1000, MATCHER_MORE), "pending",
+	       "the first record alone: the guarded service waits for the "
+	       "joined message");
+	ok_str(client(cfg, split, 20, 1000, MATCHER_EOF), "lower",
+	       "the second record cut short by a FIN: ruled out");
+	ok(strstr(why, "hello (incomplete first message)") != NULL,
+	   "the explanation says so: %s", why);
+	ok_str(client(cfg, split, sizeof(split), 1000, MATCHER_MORE), "hello",
+	       "both records: the joined message matches");
+	ok_str(client(cfg, split, sizeof(split), 2000, MATCHER_MORE), "lower",
+	       "the same two records again: a replay");
+	ok(strstr(why, "hello (replayed first message)") != NULL,
+	   "the explanation says so: %s", why);
+	split[sizeof(split) - 1] = 'k';
+	ok_str(client(cfg, split, sizeof(split), 3000, MATCHER_MORE), "hello",
+	       "a last byte apart in the second record: not a replay (the "
+	       "digest covers the joined message, not the first record)");
+	/* Byte by byte: decided on the last byte of the second record. */
+	split[sizeof(split) - 1] = 'l';
+	m = matcher_new(cfg);
+	matcher_set_replay(m, set);
+	matcher_set_clock(m, NOW, 4000);
+	bool done = false;
+	size_t at = 0;
+	while (!done && at < sizeof(split))
+		done = matcher_feed(m, split, ++at, MATCHER_MORE, scratch, &v);
+	ok(done && at == sizeof(split) && v.service == &cfg->services[0],
+	   "one byte at a time: decided on byte %zu of %zu, for the guarded "
+	   "service",
+	   at, sizeof(split));
+	matcher_free(m);
+	config_unref(cfg);
+}
+
 int
 main(void)
 {
@@ -247,6 +305,7 @@ main(void)
 	fresh_and_replay();
 	whole_message();
 	frames_due();
+	joined_message();
 	replay_free(set);
 	sig_scratch_free(scratch);
 	return unit_done();
