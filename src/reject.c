@@ -62,7 +62,9 @@ end(struct reject *r, enum reject_outcome outcome, int err)
 	uint64_t ms = loop_now_ms(r->loop) - r->start_ms;
 
 	if (outcome != REJECT_ACCEPTED) {
-		close(r->backend);
+		/* Closed with its registration, none left behind. */
+		loop_unwatch_close(r->w);
+		r->w = NULL;
 		backend = -1;
 	}
 	r->backend = -1;
@@ -214,8 +216,10 @@ reject_start(struct loop *loop, int client, int backend, size_t nbytes,
 void
 reject_cancel(struct reject *r)
 {
-	if (r->backend >= 0)
-		close(r->backend);
+	if (r->backend >= 0) {
+		loop_unwatch_close(r->w); /* and the backend's socket */
+		r->w = NULL;
+	}
 	r->backend = -1;
 	release(r);
 }
