@@ -3,7 +3,8 @@
 # connection to another service with the same first bytes. With a real
 # OpenVPN server (tls-crypt) and a real nginx: nmap's keyless OpenVPN probe
 # and a keyless tls-crypt-shaped packet get exactly nginx's answer, and a
-# real client still connects. With scripted backends: a reset, a close,
+# real client still connects. With scripted backends: a reset (to a
+# service, and to a program), a close,
 # `on_reject = close`, a client that sent more (no redispatch), a backend
 # that sends first (no window left), and a silent backend: the window
 # passes and the stream arrives whole, in order.
@@ -76,6 +77,15 @@ connect = 127.0.0.1:$SINK
 string = IDENT
 on_reject = fallback
 connect = 127.0.0.1:$IDENT
+[toexec]
+string = EXEC
+on_reject = prog
+connect = 127.0.0.1:$RST
+[prog]
+string = PROGRAM-NOT-SENT
+exec = /bin/sh
+execarg = -c
+execarg = head -c 7; sleep 1.5
 [web]
 string = WEB
 connect = 127.0.0.1:$WEB
@@ -106,6 +116,19 @@ hex() { printf '%s' "$1" | od -An -v -tx1 | tr -d ' \n'; }
 same_as_nginx "$(hex 'RST')0001" "a backend that resets: to the service on_reject names"
 check "logged as a reset" wait_log 'service=rst .*how="reset".*: to web'
 same_as_nginx "$(hex 'FIN')0001" "a backend that closes"
+# To a program: the loop lets go of the client's socket before the
+# program gets it, and the program reads the stream from its first byte.
+# A second client connects while the program runs (its sockets take the
+# descriptor numbers the first one let go of) and talks across the
+# program's exit: the end of the first connection must not touch them.
+talk 127.0.0.1 "$P" send EXEC-hi expect EXEC-hi 5 eof 10 >"$T/exec.out" 2>&1 &
+check "logged: to the program" wait_log 'service=toexec .*how="reset".*: to prog'
+out=$(talk 127.0.0.1 "$P" send IDENT-1 expect IDENT-1 5 sleep 2.5 send IDENT-2 expect IDENT-2 5 2>&1)
+wait $!
+is "$(cat "$T/exec.out")" "EXEC-hi" "a backend that resets, on_reject names a program: it echoes the client's first bytes"
+check "the close line names the program's service" wait_log 'close conn=[0-9]+ .*service=prog up=- down=-'
+is "$out" "ident-first
+IDENT-1IDENT-2" "a connection made while the program ran outlives it, untouched"
 r=$(probe_one "$P" "$(hex 'CLOSE')0001" 5)
 is "$(json "$r" got) $(json "$r" end)" "0 FIN" "on_reject = close: the client gets a plain close"
 check "logged: closing" wait_log 'service=closer .*: closing'
