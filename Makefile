@@ -8,10 +8,24 @@
 #   make bench      the benchmark against a direct connection and the peers
 #   make lint       clang-format check
 #   make fuzz       each libFuzzer harness for FUZZ_SECONDS (60) with clang
-#   make install    install into $(DESTDIR)$(PREFIX)
+#   make install    install into $(DESTDIR)$(PREFIX) (and the sample
+#                   configuration into $(DESTDIR)$(SYSCONFDIR)/portsplit)
+#   make uninstall  remove what make install put there (not the configuration)
+#   make deb        build the Debian package (dpkg-buildpackage) into ../
 
 PREFIX   ?= /usr/local
-SIGDIR    = $(PREFIX)/share/portsplit/signatures
+# Where make install puts things; the paths the program and the units use
+# are compiled or substituted in from these, so a changed PREFIX rebuilds
+# them (see $(BUILD)/paths.stamp).
+BINDIR   ?= $(PREFIX)/bin
+DATADIR  ?= $(PREFIX)/share
+SIGDIR    = $(DATADIR)/portsplit/signatures
+MANDIR   ?= $(DATADIR)/man
+DOCDIR   ?= $(DATADIR)/doc/portsplit
+EXAMPLEDIR = $(DOCDIR)/examples
+SYSCONFDIR ?= /etc
+SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
+SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
 PKGS      = libpcre2-8 inih
 DEB_PKGS  = build-essential pkg-config libpcre2-dev libinih-dev python3
 # What the integration tests run: real clients and servers.
@@ -45,9 +59,43 @@ UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 BIN       = $(BUILD)/portsplit
 
 .PHONY: all asan check unit integration hostile run bench bench-full lint format install clean deps test-deps fuzz-deps fuzz fuzz-build
+.PHONY: uninstall deb deb-check FORCE
+
+# examples/vpn-behind-https end to end; socket activation and sd_notify;
+# the man pages' lint.
+TEST_PKGS += nginx openvpn iproute2 iputils-ping systemd mandoc
+# make deb-check: build the Debian package and check it.
+DEB_TEST_PKGS = dpkg-dev debhelper lintian
+
+# What make install writes that has the installed paths substituted in.
+GEN_MAN   = $(BUILD)/man/portsplit.1 $(BUILD)/man/portsplit.ini.5
+GEN_UNITS = $(BUILD)/dist/portsplit.service $(BUILD)/dist/portsplit.socket $(BUILD)/dist/portsplit.ini
+EXAMPLES  = $(wildcard examples/*.ini)
+EXAMPLE_DIRS = $(sort $(patsubst %/,%,$(dir $(wildcard examples/*/*))))
 
 all: $(BIN)
 asan: $(BIN)
+
+# Rewritten only when an installed path changed, so that whatever embeds
+# one (paths.o, the man pages, the units) is rebuilt then and only then.
+PATHS_TEXT = $(BINDIR) $(SIGDIR) $(MANDIR) $(DOCDIR) $(SYSCONFDIR) $(SYSTEMDUNITDIR)
+$(BUILD)/paths.stamp: FORCE | $(BUILD)/obj
+	@echo '$(PATHS_TEXT)' | cmp -s - $@ || echo '$(PATHS_TEXT)' >$@
+$(BUILD)/obj/paths.o: $(BUILD)/paths.stamp
+
+# The tree's man pages and units name the default /usr/local paths; the
+# installed copies name the installed ones.
+SUBST = sed -e 's|/usr/local/share/portsplit/signatures|$(SIGDIR)|g' \
+	-e 's|/usr/local/share/doc/portsplit|$(DOCDIR)|g' \
+	-e 's|/usr/local/lib/systemd/system|$(SYSTEMDUNITDIR)|g' \
+	-e 's|/usr/local/bin/portsplit|$(BINDIR)/portsplit|g' \
+	-e 's|/etc/portsplit/|$(SYSCONFDIR)/portsplit/|g'
+$(BUILD)/man/%: man/% $(BUILD)/paths.stamp
+	@mkdir -p $(@D)
+	$(SUBST) $< >$@
+$(BUILD)/dist/%: dist/% $(BUILD)/paths.stamp
+	@mkdir -p $(@D)
+	$(SUBST) $< >$@
 
 $(BUILD)/obj/%.o: src/%.c $(wildcard src/*.h) | $(BUILD)/obj
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
@@ -134,12 +182,50 @@ fuzz: fuzz-deps
 	$(MAKE) fuzz-build
 	FUZZ_DIR=$(abspath $(FUZZ_DIR)) FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz/run
 
-install: $(BIN)
-	install -D -m 755 $(BIN) $(DESTDIR)$(PREFIX)/bin/portsplit
+# The sample configuration is installed only where none exists: an
+# administrator's file is never overwritten.
+install: $(BIN) $(GEN_MAN) $(GEN_UNITS)
+	install -D -m 755 $(BIN) $(DESTDIR)$(BINDIR)/portsplit
 	install -d $(DESTDIR)$(SIGDIR)
 	install -m 644 signatures/*.ini $(DESTDIR)$(SIGDIR)/
-	install -D -m 644 man/portsplit.1 $(DESTDIR)$(PREFIX)/share/man/man1/portsplit.1
-	install -D -m 644 man/portsplit.ini.5 $(DESTDIR)$(PREFIX)/share/man/man5/portsplit.ini.5
+	install -D -m 644 $(BUILD)/man/portsplit.1 $(DESTDIR)$(MANDIR)/man1/portsplit.1
+	install -D -m 644 $(BUILD)/man/portsplit.ini.5 $(DESTDIR)$(MANDIR)/man5/portsplit.ini.5
+	install -d $(DESTDIR)$(EXAMPLEDIR)
+	install -m 644 $(EXAMPLES) $(DESTDIR)$(EXAMPLEDIR)/
+	for d in $(EXAMPLE_DIRS); do \
+	  install -d $(DESTDIR)$(DOCDIR)/$$d && install -m 644 $$d/* $(DESTDIR)$(DOCDIR)/$$d/ || exit 1; \
+	done
+	install -D -m 644 README.md $(DESTDIR)$(DOCDIR)/README.md
+	install -D -m 644 $(BUILD)/dist/portsplit.service $(DESTDIR)$(SYSTEMDUNITDIR)/portsplit.service
+	install -D -m 644 $(BUILD)/dist/portsplit.socket $(DESTDIR)$(SYSTEMDUNITDIR)/portsplit.socket
+	install -D -m 644 dist/sysusers.conf $(DESTDIR)$(SYSUSERSDIR)/portsplit.conf
+	install -d $(DESTDIR)$(SYSCONFDIR)/portsplit
+	[ -e $(DESTDIR)$(SYSCONFDIR)/portsplit/portsplit.ini ] || \
+	  install -m 644 $(BUILD)/dist/portsplit.ini $(DESTDIR)$(SYSCONFDIR)/portsplit/portsplit.ini
+
+# Removes exactly what install wrote, except the configuration in
+# $(SYSCONFDIR)/portsplit, which may hold the administrator's changes.
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/portsplit
+	rm -rf $(DESTDIR)$(DATADIR)/portsplit $(DESTDIR)$(DOCDIR)
+	rm -f $(DESTDIR)$(MANDIR)/man1/portsplit.1 $(DESTDIR)$(MANDIR)/man5/portsplit.ini.5
+	rm -f $(DESTDIR)$(SYSTEMDUNITDIR)/portsplit.service $(DESTDIR)$(SYSTEMDUNITDIR)/portsplit.socket
+	rm -f $(DESTDIR)$(SYSUSERSDIR)/portsplit.conf
+	@[ ! -e $(DESTDIR)$(SYSCONFDIR)/portsplit/portsplit.ini ] || \
+	  echo "kept $(DESTDIR)$(SYSCONFDIR)/portsplit/portsplit.ini (remove it by hand if unwanted)"
+
+# The Debian package, unsigned, into the parent folder (dpkg-buildpackage's
+# place); needs the packages in debian/control's Build-Depends. It starts
+# with `make clean` (debian/rules clean): build/ is rebuilt afterwards.
+deb:
+	dpkg-buildpackage -us -uc -b
+
+# Builds the package from a copy of the tree and checks its contents and
+# lintian (slow: not part of make check).
+deb-check:
+	@missing=""; for p in $(DEB_TEST_PKGS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	[ -z "$$missing" ] || { echo "missing Debian packages:$$missing"; exit 1; }
+	bash tests/deb.sh
 
 clean:
 	rm -rf build

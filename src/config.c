@@ -34,12 +34,9 @@
 #include "addr.h"
 #include "bytes.h"
 #include "log.h"
+#include "paths.h"
 #include "privs.h"
 #include "sigparam.h"
-
-#ifndef SIGNATURE_DIR
-#define SIGNATURE_DIR "/usr/local/share/portsplit/signatures"
-#endif
 
 /* The longest line accepted, in bytes, without its newline. */
 #define CONFIG_MAX_LINE 16384
@@ -1730,7 +1727,7 @@ free_psections(struct parse *p)
 }
 
 /* The default signature path: the config file's signatures/ folder, then
- * the installed library. */
+ * the library (the source tree's or the installed one, see paths.h). */
 static char *
 default_sig_path(const char *config_path)
 {
@@ -1742,7 +1739,7 @@ default_sig_path(const char *config_path)
 		dir[1] = '\0';
 	else
 		*slash = '\0';
-	if (asprintf(&out, "%s/signatures:%s", dir, SIGNATURE_DIR) < 0)
+	if (asprintf(&out, "%s/signatures:%s", dir, paths_library()) < 0)
 		out = NULL;
 	free(dir);
 	return out;

@@ -22,7 +22,13 @@
  * receive buffer rather than merge the segments, so a dripping client's
  * receive buffer is fixed (SO_RCVBUF, room for twice max_peek), which
  * makes the kernel merge them whenever they fill it; once decided it gets
- * the largest buffer the system allows. */
+ * the largest buffer the system allows.
+ *
+ * The decision line gives three times: ms from accept to the decision, and
+ * its two parts, first_byte_ms (from accept until portsplit saw the
+ * client's first byte: the client's own delay, plus the network's) and
+ * decide_ms (from that first byte to the decision: portsplit's own time,
+ * plus any wait for further bytes the signatures needed). */
 #define _GNU_SOURCE
 #include "conn.h"
 
@@ -51,6 +57,7 @@ struct conn {
 	uint64_t id;
 	int fd;            /* the client; -1 once the action has it */
 	uint64_t start_us; /* accept time */
+	uint64_t first_us; /* when the first byte was seen; 0 before */
 	char client[ADDR_STRLEN];
 	char listener[ADDR_STRLEN];
 	/* While undecided. */
@@ -98,7 +105,7 @@ conn_accepted(struct engine *e, struct config *cfg, int fd,
 	c->e = e;
 	c->cfg = config_ref(cfg);
 	c->fd = fd;
-	c->id = ++e->next_id;
+	c->id = engine_conn_id(e);
 	c->start_us = loop_clock_us();
 	addr_format(peer, c->client, sizeof(c->client));
 	snprintf(c->listener, sizeof(c->listener), "%s", listener);
@@ -148,8 +155,16 @@ on_action_done(void *arg, const struct action_result *r)
 static void
 decide(struct conn *c, const struct verdict *v)
 {
-	char text[512], why[600];
-	double ms = (double)(loop_clock_us() - c->start_us) / 1000.0;
+	char text[512], why[600], first[32] = "-", dec[32] = "-";
+	uint64_t now = loop_clock_us();
+	double ms = (double)(now - c->start_us) / 1000.0;
+
+	if (c->first_us != 0) {
+		snprintf(first, sizeof(first), "%.3f",
+		         (double)(c->first_us - c->start_us) / 1000.0);
+		snprintf(dec, sizeof(dec), "%.3f",
+		         (double)(now - c->first_us) / 1000.0);
+	}
 
 	c->service = verdict_service_name(v);
 	/* Explaining costs more than deciding: only when it is logged.
@@ -160,9 +175,11 @@ decide(struct conn *c, const struct verdict *v)
 		             sizeof(why));
 		log_msg(LVL_INFO,
 		        "decision conn=%llu client=%s listener=%s service=%s "
-		        "why=\"%s\" bytes=%zu ms=%.3f peeks=%u",
+		        "why=\"%s\" bytes=%zu ms=%.3f first_byte_ms=%s "
+		        "decide_ms=%s peeks=%u",
 		        (unsigned long long)c->id, c->client, c->listener,
-		        c->service, why, v->bytes, ms, c->pace.looks + 1);
+		        c->service, why, v->bytes, ms, first, dec,
+		        c->pace.looks + 1);
 	}
 	if (log_enabled(LVL_DEBUG)) {
 		char esc[200];
@@ -304,6 +321,8 @@ look(struct conn *c, int fd, unsigned events)
 		conn_end(c);
 		return;
 	}
+	if (n > 0 && c->first_us == 0)
+		c->first_us = loop_clock_us();
 	if (n == 0 || (events & (LOOP_RDHUP | LOOP_ERR)))
 		end = MATCHER_EOF;
 	set_clock(c);
@@ -369,6 +388,8 @@ on_timeout(void *arg)
 
 	if (n < 0)
 		n = 0;
+	if (n > 0 && c->first_us == 0)
+		c->first_us = loop_clock_us();
 	set_clock(c);
 	matcher_feed(c->m, c->e->peekbuf, (size_t)n, MATCHER_TIMEOUT,
 	             c->e->scratch, &v);

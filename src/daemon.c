@@ -22,7 +22,15 @@
  * steps: it opens a daemon that binds a socket per address and worker
  * slot, and each worker is a copy of that daemon, made by fork(), that
  * serves its slot's sockets. A worker takes SIGQUIT as "retire": it closes
- * its sockets and ends with its last connection. */
+ * its sockets and ends with its last connection.
+ *
+ * Under systemd: the listening sockets it passes (LISTEN_FDS) are
+ * collected at start, before -d forks (they are meant for the pid that
+ * systemd started), and the listener set takes them for their `bind =`
+ * lines; the notification socket (NOTIFY_SOCKET) is connected at start,
+ * before any chroot, and hears READY=1 once the daemon serves, RELOADING=1
+ * then READY=1 around every reload, and STOPPING=1. Only the process that
+ * systemd started speaks to it: a worker closes its copy. */
 #define _GNU_SOURCE
 #include "daemon.h"
 
@@ -35,6 +43,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "addr.h"
 #include "conn.h"
 #include "engine.h"
 #include "exec.h"
@@ -44,6 +53,8 @@
 #include "pidfile.h"
 #include "privs.h"
 #include "replay.h"
+#include "sdnotify.h"
+#include "sockact.h"
 #include "workers.h"
 
 struct daemon {
@@ -72,8 +83,10 @@ struct daemon {
 	 * with the first configuration that needs it, before any fork, kept
 	 * (with its size) until exit. NULL while none needs it. */
 	struct replay *replay;
-	bool relay_copy;   /* PORTSPLIT_RELAY=copy: no splice path */
-	bool relay_splice; /* PORTSPLIT_RELAY=splice: splice at once */
+	bool relay_copy;       /* PORTSPLIT_RELAY=copy: no splice path */
+	bool relay_splice;     /* PORTSPLIT_RELAY=splice: splice at once */
+	struct sockact passed; /* listening sockets systemd passed */
+	int notify_fd;         /* NOTIFY_SOCKET, connected; or -1 */
 };
 
 /* The write end of the self-pipe, for the signal handler. */
@@ -172,8 +185,38 @@ replay_prepare(struct daemon *d, const struct config *cfg)
 		d->engine->replay = d->replay;
 }
 
+/* Tells systemd (when it listens) that D serves, and what. */
+static void
+notify_ready(struct daemon *d, const char *how)
+{
+	char text[256];
+
+	snprintf(text, sizeof(text),
+	         "READY=1\nSTATUS=%s: %zu services on %zu bind lines", how,
+	         d->cfg->nservices, d->cfg->nbinds);
+	if (sdnotify_send(d->notify_fd, text) < 0)
+		log_limited(notify_ready, LVL_WARN, "NOTIFY_SOCKET: %s",
+		            strerror(errno));
+}
+
+static int reload(struct daemon *d);
+
 int
 daemon_reload(struct daemon *d)
+{
+	char text[64];
+	int rc;
+
+	sdnotify_reloading_text(sdnotify_monotonic_usec(), text, sizeof(text));
+	sdnotify_send(d->notify_fd, text);
+	rc = reload(d);
+	notify_ready(d, rc == 0 ? "reloaded, serving"
+	                        : "reload failed (see the log), still serving");
+	return rc;
+}
+
+static int
+reload(struct daemon *d)
 {
 	struct config *cfg, *old = d->cfg;
 	struct config_errors errs = {0};
@@ -275,6 +318,7 @@ daemon_stop_signal(struct daemon *d, int signo, const char *what,
 		return false;
 	}
 	log_msg(LVL_INFO, "%s: stopping%s", name, what);
+	sdnotify_send(d->notify_fd, "STOPPING=1");
 	d->stopping = true;
 	d->retiring = false;
 	/* New connections are refused (with workers: once every worker has
@@ -525,6 +569,9 @@ daemon_free(struct daemon *d)
 	replay_free(d->replay);
 	config_unref(d->cfg);
 	privs_clear(&d->ids);
+	sockact_free(&d->passed);
+	if (d->notify_fd >= 0)
+		close(d->notify_fd);
 	free(d);
 }
 
@@ -533,6 +580,12 @@ daemon_forked(struct daemon *d)
 {
 	pidfile_forget(d->pid);
 	d->pid = NULL;
+	/* The master speaks to systemd and keeps systemd's sockets; the
+	 * worker has its copies in the listener set. */
+	if (d->notify_fd >= 0)
+		close(d->notify_fd);
+	d->notify_fd = -1;
+	sockact_free(&d->passed);
 }
 
 /* The implementation choices the environment makes, checked once at start
@@ -607,6 +660,7 @@ daemon_new(struct config *cfg, const struct daemon_opts *opts, unsigned nslots)
 	    .sigpipe = {-1, -1},
 	    .ready_fd = -1,
 	    .devnull = -1,
+	    .notify_fd = -1,
 	    .verbosity = opts->verbosity,
 	    .detach = opts->detach,
 	};
@@ -639,6 +693,19 @@ daemon_new(struct config *cfg, const struct daemon_opts *opts, unsigned nslots)
 		daemon_fail(d, "%s", err);
 		goto fail;
 	}
+	/* Before -d forks: LISTEN_PID names this process. Both also leave
+	 * the environment, so no program started later inherits them. */
+	if (sockact_collect(&d->passed) < 0) {
+		daemon_fail(d, "sockets passed by systemd: %s",
+		            strerror(errno));
+		goto fail;
+	}
+	d->notify_fd = sdnotify_open();
+	if (d->notify_fd < 0 && errno != 0)
+		log_msg(LVL_WARN,
+		        "NOTIFY_SOCKET: %s; systemd will not hear "
+		        "from portsplit",
+		        strerror(errno));
 	if (d->detach && (d->ready_fd = detach_start(d)) < 0) {
 		daemon_fail(d, "cannot detach: %s", strerror(errno));
 		goto fail;
@@ -665,10 +732,22 @@ daemon_open(struct daemon *d)
 	const struct config *cfg = d->cfg;
 	char err[512];
 
-	d->set = listener_set_open(cfg, d->nslots, err, sizeof(err));
+	d->set =
+	    listener_set_open(cfg, d->nslots, &d->passed, err, sizeof(err));
 	if (d->set == NULL) {
 		daemon_fail(d, "%s", err);
 		return -1;
+	}
+	for (size_t i = 0; i < d->passed.n; i++) {
+		char a[ADDR_STRLEN];
+		if (d->passed.used[i])
+			continue;
+		addr_format((struct sockaddr *)&d->passed.addrs[i], a,
+		            sizeof(a));
+		log_msg(LVL_WARN,
+		        "systemd passed a socket for %s, which no bind "
+		        "line names: it stays unused",
+		        a);
 	}
 	if (cfg->pid_path != NULL &&
 	    (d->pid = pidfile_write(cfg->pid_path, err, sizeof(err))) == NULL) {
@@ -691,6 +770,7 @@ daemon_open(struct daemon *d)
 		detach_done(d);
 	log_msg(LVL_INFO, "portsplit %s running: %zu services, timeout %.3gs",
 	        PORTSPLIT_VERSION, cfg->nservices, cfg->timeout_ms / 1000.0);
+	notify_ready(d, "serving");
 	return 0;
 }
 

@@ -101,3 +101,11 @@ engine_drain(struct engine *e)
 	loop_stop(e->loop);
 	return true;
 }
+
+uint64_t
+engine_conn_id(struct engine *e)
+{
+	if (e->share != NULL)
+		return workers_conn_id(e->share);
+	return ++e->next_id;
+}

@@ -81,6 +81,9 @@ bool engine_admit(struct engine *e, unsigned maxconn);
 /* A connection that engine_admit() counted is gone. When E is draining
  * and that was the last, the loop stops. */
 void engine_release(struct engine *e);
+/* The id of a new connection: E's own sequence for one process; with
+ * workers, one sequence shared by all of them. */
+uint64_t engine_conn_id(struct engine *e);
 /* The process is stopping or retiring: the loop stops when the last
  * connection ends, or at once when there is none. Returns true when there
  * was none. */

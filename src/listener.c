@@ -24,11 +24,17 @@
  * waiting in a backlog is lost — the next worker of that slot takes it. A
  * plain socket is bound first, as a probe, so that a port another program
  * (another portsplit, say) already listens on is an error rather than a
- * silent share of its connections. */
+ * silent share of its connections.
+ *
+ * Under socket activation (sockact.h) an address that systemd passed a
+ * socket for takes a copy of that socket instead of being bound, in every
+ * slot: the workers then share one accept queue, and the daemon needs no
+ * privilege for it. */
 #define _GNU_SOURCE
 #include "listener.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdbool.h>
@@ -39,6 +45,7 @@
 
 #include "addr.h"
 #include "log.h"
+#include "sockact.h"
 
 #define ACCEPT_BURST 64
 #define ACCEPT_PAUSE_MS 100
@@ -49,7 +56,8 @@ struct bound {
 	struct listener_set *set;
 	struct sockaddr_storage addr;
 	char name[ADDR_STRLEN];
-	bool keep; /* during listener_set_update(): still configured */
+	bool keep;   /* during listener_set_update(): still configured */
+	bool passed; /* the socket came from systemd */
 	struct loop_watch *w; /* on fds[set->slot], once the set is watched */
 	struct bound *next;
 	int fds[]; /* nslots of them; -1 once closed */
@@ -58,6 +66,7 @@ struct bound {
 struct listener_set {
 	unsigned nslots;
 	struct bound *list;
+	struct sockact *passed; /* systemd's sockets, or NULL; not owned */
 	/* Once watched (listener_set_watch): */
 	struct loop *loop;
 	unsigned slot;
@@ -252,6 +261,15 @@ bind_group(struct listener_set *set, struct bound **list,
 	memcpy(&b->addr, ai->ai_addr, ai->ai_addrlen);
 	for (unsigned i = 0; i < set->nslots; i++)
 		b->fds[i] = -1;
+	if (set->passed != NULL &&
+	    (b->fds[0] = sockact_take(set->passed, ai->ai_addr)) >= 0) {
+		b->passed = true;
+		for (unsigned i = 1; i < set->nslots; i++)
+			if ((b->fds[i] = fcntl(b->fds[0], F_DUPFD_CLOEXEC, 0)) <
+			    0)
+				goto fail;
+		goto bound;
+	}
 	if (group) {
 		int probe = bind_one(ai, false, true);
 		if (probe < 0)
@@ -261,6 +279,7 @@ bind_group(struct listener_set *set, struct bound **list,
 	for (unsigned i = 0; i < set->nslots; i++)
 		if ((b->fds[i] = bind_one(ai, group, false)) < 0)
 			goto fail;
+bound:
 	if (set->loop != NULL && watch_bound(b) < 0)
 		goto fail;
 	while (*list != NULL)
@@ -284,8 +303,8 @@ find_bound(struct bound *list, const struct addrinfo *ai)
 }
 
 struct listener_set *
-listener_set_open(const struct config *cfg, unsigned nslots, char *err,
-                  size_t errlen)
+listener_set_open(const struct config *cfg, unsigned nslots,
+                  struct sockact *passed, char *err, size_t errlen)
 {
 	struct listener_set *set = calloc(1, sizeof(*set));
 
@@ -294,6 +313,7 @@ listener_set_open(const struct config *cfg, unsigned nslots, char *err,
 		return NULL;
 	}
 	set->nslots = nslots;
+	set->passed = passed;
 	if (listener_set_update(set, cfg, err, errlen) < 0) {
 		listener_set_free(set);
 		return NULL;
@@ -335,7 +355,8 @@ listener_set_update(struct listener_set *set, const struct config *cfg,
 		bound_free(b);
 	}
 	for (struct bound *b = fresh; b != NULL; b = b->next)
-		log_msg(LVL_INFO, "listening on %s", b->name);
+		log_msg(LVL_INFO, "listening on %s%s", b->name,
+		        b->passed ? " (passed by systemd)" : "");
 	*pp = fresh;
 	return 0;
 fail:

@@ -21,6 +21,7 @@
 #include "loop.h"
 
 struct listener_set;
+struct sockact;
 
 /* A socket FD accepted from PEER on the listener named NAME (the strings
  * are the set's: copy them to keep them). FD is the function's. */
@@ -28,11 +29,13 @@ typedef void listener_accept_fn(void *arg, int fd, const struct sockaddr *peer,
                                 const char *name);
 
 /* Binds and listens on every address of every `bind =` of CFG, NSLOTS
- * times each. Returns the set, or NULL with a message in ERR (nothing
- * stays bound). */
+ * times each; an address that PASSED (sockets from systemd, or NULL) has a
+ * socket for is not bound but takes that socket, shared by every slot, at
+ * the start and at every update. PASSED must outlive the set. Returns the
+ * set, or NULL with a message in ERR (nothing stays bound). */
 struct listener_set *listener_set_open(const struct config *cfg,
-                                       unsigned nslots, char *err,
-                                       size_t errlen);
+                                       unsigned nslots, struct sockact *passed,
+                                       char *err, size_t errlen);
 /* Makes SET's addresses those of CFG (a configuration being reloaded):
  * addresses still there keep their sockets, so that no connection is
  * refused meanwhile; new ones are bound (and watched, when SET is), removed

@@ -20,6 +20,7 @@
 #include "daemon.h"
 #include "log.h"
 #include "matcher.h"
+#include "paths.h"
 #include "privs.h"
 #include "supervisor.h"
 #include "workers.h"
@@ -332,6 +333,7 @@ main(int argc, char **argv)
 	enum { RUN, CHECK, CLASSIFY } mode = RUN;
 
 	open_stdio();
+	paths_init(NULL);
 	int verbosity = 0, opt;
 	bool detach = false;
 	struct config *cfg;

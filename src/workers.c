@@ -23,6 +23,7 @@
 struct worker_share {
 	atomic_uint tally[WORKERS_MAX];
 	atomic_uint ntally;     /* one past the highest tally in use */
+	atomic_ullong next_id;  /* the last connection id handed out */
 	bool used[WORKERS_MAX]; /* the master's alone */
 };
 
@@ -108,4 +109,10 @@ void
 workers_conn_give(struct worker_share *s, int i)
 {
 	atomic_fetch_sub(&s->tally[i], 1);
+}
+
+unsigned long long
+workers_conn_id(struct worker_share *s)
+{
+	return atomic_fetch_add(&s->next_id, 1) + 1;
 }

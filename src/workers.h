@@ -45,5 +45,9 @@ bool workers_conn_take(struct worker_share *s, int i, unsigned maxconn);
 void workers_conn_give(struct worker_share *s, int i);
 /* The connections counted in S, all tallies together. */
 unsigned workers_conn_count(struct worker_share *s);
+/* Worker: the id of a new connection, unique across every worker of the
+ * process group (1, 2, 3, ... in the order they were asked for), so that
+ * decision and close lines pair without the pid. */
+unsigned long long workers_conn_id(struct worker_share *s);
 
 #endif

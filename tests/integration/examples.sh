@@ -1,28 +1,34 @@
 # SPDX-License-Identifier: ISC
-# Every configuration in examples/ validates with `portsplit -t` (placed, as
-# a user would, beside a signatures/ folder holding the library), and the
-# deployments route recorded real clients as their comments promise
-# (`portsplit -c`). Nothing is started, so no ports are needed.
+# Every configuration in examples/ validates with `portsplit -t` exactly as
+# a user runs it from the source tree (`build/portsplit -t examples/X.ini`
+# in the tree's top folder, the files as they stand): the program finds the
+# tree's signature library by itself. The deployments route recorded real
+# clients as their comments promise (`portsplit -c`). Nothing is started,
+# so no ports are needed.
 . "$(dirname "$0")/../lib.sh"
 
 [ -x "$PORTSPLIT" ] || bail "portsplit binary exists at $PORTSPLIT"
-EX=$(cd "$TESTS_DIR/../examples" && pwd)
-LIB=$(cd "$TESTS_DIR/../signatures" && pwd)
+top=$(cd "$TESTS_DIR/.." && pwd)
+cd "$top" || bail "no source tree"
 CLS=$TESTS_DIR/classify
-mkdir -p "$T/ex"
-ln -s "$LIB" "$T/ex/signatures"
+# The library is the tree's, not an installed one.
+[ ! -e examples/signatures ] || bail "examples/signatures must not exist (it would hide the lookup)"
 
 n=0
-for f in "$EX"/*.ini; do
-	name=$(basename "$f")
-	cp "$f" "$T/ex/$name"
-	timeout 10 "$PORTSPLIT" -t "$T/ex/$name" >"$T/$name.out" 2>&1
+for f in examples/*.ini examples/*/*.ini; do
+	[ -f "$f" ] || continue
+	out=$T/$(echo "$f" | tr / _).out
+	timeout 10 "$PORTSPLIT" -t "$f" >"$out" 2>&1
 	rc=$?
-	is "$rc" 0 "examples/$name passes portsplit -t"
-	[ "$rc" = 0 ] || diag <"$T/$name.out"
+	is "$rc" 0 "portsplit -t $f"
+	[ "$rc" = 0 ] || diag <"$out"
+	if grep -q '^ *signature ' "$out"; then
+		check "$f: its signatures come from the tree's library" \
+			grep -qF "($top/signatures/" "$out"
+	fi
 	n=$((n + 1))
 done
-check "at least 4 examples ($n)" test "$n" -ge 4
+check "at least 5 examples ($n)" test "$n" -ge 5
 
 : >"$T/empty.bin"
 head -c 300 /dev/urandom >"$T/junk.bin"
@@ -31,7 +37,7 @@ printf '\x00\x01junk' >>"$T/junk.bin"
 # routes EXAMPLE FILE SERVICE: `portsplit -c` sends FILE to SERVICE
 routes() {
 	local out
-	out=$(cd "$CLS" && timeout 10 "$PORTSPLIT" -c "$T/ex/$1" "$2" 2>&1)
+	out=$(cd "$CLS" && timeout 10 "$PORTSPLIT" -c "$top/examples/$1" "$2" 2>&1)
 	case $out in
 	"$2: $3 "*) ok "$1: $(basename "$2") -> $3" ;;
 	*)
@@ -62,6 +68,14 @@ e=smtp-timeout.ini
 routes $e "$T/empty.bin" timeout
 routes $e ssh/dropbear-dbclient.bin ssh
 routes $e tls/python-ssl.bin submissions
+
+e=vpn-behind-https/portsplit.ini
+routes $e "$(cd "$CLS" && ls openvpn/*-tls-crypt.bin | head -n 1)" openvpn
+routes $e ssh/openssh-9.2p1.bin ssh
+routes $e tls/curl-https.bin https
+routes $e http/curl-get.bin http
+routes $e "$T/junk.bin" fallback
+routes $e "$T/empty.bin" timeout
 
 e=multi-address.ini
 routes $e http2/curl-prior-knowledge.bin http
