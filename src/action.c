@@ -27,6 +27,7 @@
 #include "exec.h"
 #include "forward.h"
 #include "log.h"
+#include "proxyproto.h"
 #include "pty.h"
 #include "reject.h"
 #include "relay.h"
@@ -262,6 +263,31 @@ on_reject_done(void *arg, enum reject_outcome outcome, int fd, int err,
 	}
 }
 
+/* Sends the service's PROXY header on the new backend connection FD,
+ * before the relay moves a byte of the client's. The socket's send buffer
+ * is empty, so the few bytes go at once or the connection is broken.
+ * Returns 0, or -1 (logged). */
+static int
+send_header(struct action *a, int fd)
+{
+	uint8_t hdr[PROXYPROTO_BUILD_MAX];
+	int n = proxyproto_build(a->svc->proxy_protocol, a->ctx.client,
+	                         a->ctx.local, hdr, sizeof(hdr));
+	ssize_t sent;
+
+	do
+		sent = send(fd, hdr, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT);
+	while (sent < 0 && errno == EINTR);
+	if (sent == n)
+		return 0;
+	log_limited(send_header, LVL_WARN,
+	            "PROXY header not sent conn=%llu service=%s backend=%s: %s",
+	            (unsigned long long)a->ctx.conn_id, a->ctx.service,
+	            a->svc->connect,
+	            sent < 0 ? strerror(errno) : "short write");
+	return -1;
+}
+
 static void
 on_connected(void *arg, int fd, int err)
 {
@@ -277,6 +303,11 @@ on_connected(void *arg, int fd, int err)
 		            "error=\"%s\"",
 		            (unsigned long long)a->ctx.conn_id, a->ctx.service,
 		            a->svc->connect, strerror(err));
+		finish(a);
+		return;
+	}
+	if (a->svc->proxy_protocol != 0 && send_header(a, fd) < 0) {
+		close(fd);
 		finish(a);
 		return;
 	}
@@ -320,8 +351,12 @@ start_exec(struct action *a, const struct service *svc)
 		        (unsigned long long)a->ctx.conn_id, strerror(errno));
 		return false;
 	}
-	env = exec_env_new(environ, a->ctx.service, (struct sockaddr *)&remote,
-	                   (struct sockaddr *)&local);
+	/* Behind a balancer the client is its PROXY header's, which
+	 * getpeername() cannot tell the program. */
+	env = exec_env_new(
+	    environ, a->ctx.service,
+	    a->ctx.client ? a->ctx.client : (struct sockaddr *)&remote,
+	    a->ctx.local ? a->ctx.local : (struct sockaddr *)&local);
 	struct exec_spec spec = {
 	    .argv = svc->argv,
 	    .env = env,
@@ -381,8 +416,9 @@ on_resolved(void *arg, struct resolved *res)
 		return;
 	}
 	a->addrs = res;
-	a->fwd = forward_start(a->e->loop, resolved_addrs(res),
-	                       a->ctx.connect_timeout_ms, on_connected, a);
+	a->fwd = forward_start_from(
+	    a->e->loop, resolved_addrs(res), a->ctx.connect_timeout_ms,
+	    a->svc->transparent ? a->ctx.client : NULL, on_connected, a);
 	if (a->fwd == NULL) {
 		log_limited(action_start, LVL_ERROR,
 		            "out of memory: closing conn=%llu",
@@ -403,8 +439,9 @@ start_forward(struct action *a, const struct service *svc)
 		                            svc->port, on_resolved, a);
 		return a->lookup != NULL;
 	}
-	a->fwd = forward_start(a->e->loop, svc->backend,
-	                       a->ctx.connect_timeout_ms, on_connected, a);
+	a->fwd = forward_start_from(
+	    a->e->loop, svc->backend, a->ctx.connect_timeout_ms,
+	    svc->transparent ? a->ctx.client : NULL, on_connected, a);
 	return a->fwd != NULL;
 }
 

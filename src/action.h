@@ -50,6 +50,11 @@ struct action_ctx {
 	struct loop_watch *watch;
 	/* PORTSPLIT_RELAY=splice: splice from the first byte. */
 	bool splice_at_once;
+	/* The client and the address it connected to, as the connection
+	 * knows them (behind a balancer: its PROXY header's), for PROXY out,
+	 * transparent connects and the UCSPI variables. Borrowed: valid
+	 * until the action is over. NULL: ask the socket. */
+	const struct sockaddr *client, *local;
 };
 
 /* Carries out SVC (NULL: none; ACTION_CLOSE: close) for the client socket

@@ -96,6 +96,17 @@ struct psection {
 	long reject_to;        /* index in sections, or -1 */
 	struct service *built; /* what build() made of it */
 	bool broken;           /* a line of it was rejected by the reader */
+	/* The client's address: allow/deny, PROXY out, transparent. */
+	struct acl allow, deny;
+	int proxy_protocol, proxy_line;
+	int transparent, transparent_line; /* -1: not given */
+	/* Per-listener services: `listen =` lines (texts, then the binds
+	 * they name) and `role =`. */
+	char **listen;
+	int *listen_lines;
+	size_t *listen_idx;
+	size_t nlisten;
+	int role_line;
 };
 
 /* How the value of a single-valued global key is read. */
@@ -155,6 +166,8 @@ static const struct global_def global_defs[] = {
      "auto or a number from"},
     {"frame_timeout", KEY_SECONDS, 0, 0, FIELD(frame_timeout_ms), 0,
      "a number of seconds (0 to wait for the timeout)"},
+    {"maxconn_per_source", KEY_UINT, 0, 1000000, FIELD(maxconn_per_source), 0,
+     "a number (0: no limit) from"},
 };
 #define NGLOBAL (sizeof(global_defs) / sizeof(global_defs[0]))
 
@@ -548,6 +561,7 @@ begin_section(struct parse *p, char *name)
 	sec->ngroups = 1;
 	sec->pty = -1;
 	sec->reject_to = -1;
+	sec->transparent = -1;
 	sec->groups[0].file = p->file;
 	p->cur = sec;
 }
@@ -910,6 +924,12 @@ bind_key(struct parse *p, const char *v)
 	b->file = p->file;
 	b->line = p->line;
 	b->ai = ai;
+	for (struct addrinfo *a = ai; a != NULL; a = a->ai_next) {
+		char name[ADDR_STRLEN];
+		addr_format(a->ai_addr, name, sizeof(name));
+		*(char **)grow(&b->names, &b->nnames, sizeof(char *)) =
+		    xstrdup(name);
+	}
 	b->dual_stack = v[0] != '[' && strcmp(host, "::") == 0;
 	free(host);
 	free(port);
@@ -957,7 +977,7 @@ is_global_key(const char *key)
 	for (size_t k = 0; k < NGLOBAL; k++)
 		if (strcmp(key, global_defs[k].key) == 0)
 			return true;
-	return strcmp(key, "bind") == 0;
+	return strcmp(key, "bind") == 0 || strcmp(key, "proxy_from") == 0;
 }
 
 /* The longest folder name on a `signature_path` value. */
@@ -975,6 +995,225 @@ longest_folder(const char *v)
 	}
 }
 
+/* `allow`, `deny`, `proxy_from`: CIDR lists; repeated lines add up. */
+static void
+acl_key(struct parse *p, struct acl *list, const char *key, const char *v)
+{
+	char err[512];
+
+	if (acl_parse(list, v, err, sizeof(err)) < 0)
+		perr(p, "%s: %s", key, err);
+}
+
+/* The list-valued global keys about the client's address: who may
+ * connect, whose PROXY headers are trusted. False when KEY is not one of
+ * them. */
+static bool
+address_global_key(struct parse *p, const char *key, const char *v)
+{
+	struct config *cfg = p->cfg;
+
+	if (strcmp(key, "allow") == 0 || strcmp(key, "deny") == 0 ||
+	    strcmp(key, "proxy_from") == 0) {
+		acl_key(p,
+		        key[0] == 'a'   ? &cfg->allow
+		        : key[0] == 'd' ? &cfg->deny
+		                        : &cfg->proxy_from,
+		        key, v);
+		return true;
+	}
+	return false;
+}
+
+/* The service keys about the client's address. False when KEY is not one
+ * of them. */
+static bool
+address_service_key(struct parse *p, struct psection *sec, const char *key,
+                    const char *v)
+{
+	if (strcmp(key, "allow") == 0 || strcmp(key, "deny") == 0) {
+		if (sec->kind != SEC_SERVICE)
+			perr(p,
+			     "[%s] takes no '%s': it is not matched, it gets "
+			     "the clients the ranked services leave; use a "
+			     "global '%s' to refuse clients",
+			     sec->name, key, key);
+		else
+			acl_key(p, key[0] == 'a' ? &sec->allow : &sec->deny,
+			        key, v);
+		return true;
+	}
+	if (strcmp(key, "proxy_protocol") == 0) {
+		if (sec->proxy_line != 0) {
+			perr(p,
+			     "proxy_protocol given twice in [%s] (first at "
+			     "line %d)",
+			     sec->name, sec->proxy_line);
+			return true;
+		}
+		sec->proxy_line = p->line;
+		if (strcmp(v, "v1") == 0)
+			sec->proxy_protocol = 1;
+		else if (strcmp(v, "v2") == 0)
+			sec->proxy_protocol = 2;
+		else
+			perr(p, "proxy_protocol: '%s' is not v1 or v2", v);
+		return true;
+	}
+	if (strcmp(key, "listen") == 0) {
+		if (*v == '\0') {
+			perr(p, "listen: empty; write the text of a bind line");
+			return true;
+		}
+		size_t n = sec->nlisten;
+		*(char **)grow(&sec->listen, &n, sizeof(char *)) = xstrdup(v);
+		n = sec->nlisten;
+		*(int *)grow(&sec->listen_lines, &n, sizeof(int)) = p->line;
+		sec->nlisten++;
+		return true;
+	}
+	if (strcmp(key, "role") == 0) {
+		if (sec->role_line != 0) {
+			perr(p, "role given twice in [%s] (first at line %d)",
+			     sec->name, sec->role_line);
+			return true;
+		}
+		if (sec->kind != SEC_SERVICE) {
+			perr(p,
+			     "[%s] is already the %s service: role is for "
+			     "a listener's own one",
+			     sec->name, sec->name);
+			return true;
+		}
+		sec->role_line = p->line;
+		if (strcmp(v, "fallback") == 0)
+			sec->kind = SEC_FALLBACK;
+		else if (strcmp(v, "timeout") == 0)
+			sec->kind = SEC_TIMEOUT;
+		else
+			perr(p, "role: '%s' is not fallback or timeout", v);
+		return true;
+	}
+	if (strcmp(key, "transparent") == 0) {
+		if (sec->transparent_line != 0) {
+			perr(p,
+			     "transparent given twice in [%s] (first at line "
+			     "%d)",
+			     sec->name, sec->transparent_line);
+			return true;
+		}
+		sec->transparent_line = p->line;
+		if (strcmp(v, "yes") == 0)
+			sec->transparent = 1;
+		else if (strcmp(v, "no") == 0)
+			sec->transparent = 0;
+		else
+			perr(p, "transparent: '%s' is not yes or no", v);
+		return true;
+	}
+	return false;
+}
+
+/* `listen =` names binds; `role =` sections serve their listeners; every
+ * listener offers something. */
+static void
+check_listen(struct parse *p)
+{
+	struct config *cfg = p->cfg;
+	bool *served = calloc(cfg->nbinds + 1, sizeof(bool));
+	int *fb = calloc(cfg->nbinds + 1, sizeof(int));
+	int *to = calloc(cfg->nbinds + 1, sizeof(int));
+
+	if (served == NULL || fb == NULL || to == NULL) {
+		fprintf(stderr, "portsplit: out of memory\n");
+		exit(1);
+	}
+	for (size_t i = 0; i < p->nsections; i++) {
+		struct psection *sec = &p->sections[i];
+		bool named = strcmp(sec->name, "fallback") == 0 ||
+		             strcmp(sec->name, "timeout") == 0;
+		if (sec->nlisten > 0 && named)
+			add_error(p->errs, sec->file, sec->listen_lines[0],
+			          "[%s] is every listener's %s: for one "
+			          "listener's own, name a section and give it "
+			          "role = %s and listen",
+			          sec->name, sec->name, sec->name);
+		else if (sec->role_line != 0 && sec->nlisten == 0 &&
+		         sec->kind != SEC_SERVICE)
+			add_error(p->errs, sec->file, sec->role_line,
+			          "role in [%s] without listen: say which "
+			          "listener it serves (or name the section "
+			          "[%s] for all of them)",
+			          sec->name,
+			          sec->kind == SEC_FALLBACK ? "fallback"
+			                                    : "timeout");
+		sec->listen_idx = calloc(sec->nlisten + 1, sizeof(size_t));
+		for (size_t k = 0; k < sec->nlisten; k++) {
+			size_t b = 0;
+			while (b < cfg->nbinds &&
+			       strcmp(cfg->binds[b].text, sec->listen[k]) != 0)
+				b++;
+			if (b == cfg->nbinds) {
+				add_error(
+				    p->errs, sec->file, sec->listen_lines[k],
+				    "listen = %s in [%s] is not the text of "
+				    "a bind line",
+				    sec->listen[k], sec->name);
+				continue;
+			}
+			sec->listen_idx[k] = b;
+			served[b] = true;
+			int *slot = sec->kind == SEC_FALLBACK  ? &fb[b]
+			            : sec->kind == SEC_TIMEOUT ? &to[b]
+			                                       : NULL;
+			if (named || slot == NULL)
+				continue;
+			if (*slot != 0)
+				add_error(p->errs, sec->file,
+				          sec->listen_lines[k],
+				          "%s already has its own %s (line %d)",
+				          sec->listen[k],
+				          sec->kind == SEC_FALLBACK ? "fallback"
+				                                    : "timeout",
+				          *slot);
+			else
+				*slot = sec->listen_lines[k];
+		}
+		if (sec->nlisten == 0)
+			for (size_t b = 0; b < cfg->nbinds; b++)
+				served[b] = true;
+	}
+	for (size_t b = 0; p->nsections > 0 && b < cfg->nbinds; b++)
+		if (!served[b])
+			add_error(
+			    p->errs, cfg->binds[b].file, cfg->binds[b].line,
+			    "nothing is offered on bind = %s: every "
+			    "service has listen lines for other binds; add "
+			    "listen = %s to one, or a [fallback]",
+			    cfg->binds[b].text, cfg->binds[b].text);
+	free(served);
+	free(fb);
+	free(to);
+}
+
+/* PROXY out and transparent mode shape a backend connection. */
+static void
+check_address(struct parse *p, struct psection *sec)
+{
+	if (sec->connect != NULL)
+		return;
+	if (sec->proxy_line != 0)
+		add_error(p->errs, sec->file, sec->proxy_line,
+		          "proxy_protocol in [%s] without connect: the header "
+		          "goes to a backend",
+		          sec->name);
+	if (sec->transparent_line != 0)
+		add_error(p->errs, sec->file, sec->transparent_line,
+		          "transparent in [%s] without connect: it shapes the "
+		          "connection to a backend",
+		          sec->name);
+}
+
 static void
 global_key(struct parse *p, const char *key, const char *v)
 {
@@ -989,6 +1228,8 @@ global_key(struct parse *p, const char *key, const char *v)
 		bind_key(p, v);
 		return;
 	}
+	if (address_global_key(p, key, v))
+		return;
 	while (def < global_defs + NGLOBAL && strcmp(key, def->key) != 0)
 		def++;
 	if (def == global_defs + NGLOBAL) {
@@ -1281,6 +1522,8 @@ service_key(struct parse *p, struct psection *sec, const char *key,
 		}
 		return;
 	}
+	if (address_service_key(p, sec, key, v))
+		return;
 	if (is_global_key(key))
 		perr(p,
 		     "'%s' is a global key, not a key of [%s]: global keys go "
@@ -1358,7 +1601,7 @@ build(struct parse *p)
 		if (p->sections[i].kind == SEC_SERVICE)
 			nsvc++;
 	/* Ranked services first, then the two special ones. */
-	cfg->services = calloc(nsvc + 2, sizeof(struct service));
+	cfg->services = calloc(p->nsections + 2, sizeof(struct service));
 	for (int pass = 0; pass < 2; pass++) {
 		for (size_t i = 0; i < p->nsections; i++) {
 			struct psection *sec = &p->sections[i];
@@ -1393,6 +1636,17 @@ build(struct parse *p)
 			if (svc->replay_window_ms > cfg->replay_window_max_ms)
 				cfg->replay_window_max_ms =
 				    svc->replay_window_ms;
+			svc->allow = sec->allow;
+			svc->deny = sec->deny;
+			memset(&sec->allow, 0, sizeof(sec->allow));
+			memset(&sec->deny, 0, sizeof(sec->deny));
+			svc->proxy_protocol = sec->proxy_protocol;
+			svc->transparent = sec->transparent == 1;
+			if (sec->nlisten > 0 && sec->listen_idx != NULL) {
+				svc->listens = sec->listen_idx;
+				svc->nlistens = sec->nlisten;
+				sec->listen_idx = NULL;
+			}
 			/* Only a whole vector moves: execarg without exec (an
 			 * error) leaves slot 0 empty, and it is freed with the
 			 * section, which knows its length. */
@@ -1432,7 +1686,18 @@ build(struct parse *p)
 			}
 			svc->ngroups = cfg->ngroups - svc->first_group;
 			svc->nsigs = cfg->nsigs - svc->first_sig;
-			if (sec->kind == SEC_FALLBACK)
+			if (sec->role_line != 0) {
+				/* A listener's own fallback or timeout. */
+				cfg->nroles++;
+				for (size_t k = 0; k < svc->nlistens; k++) {
+					struct bind *b =
+					    &cfg->binds[svc->listens[k]];
+					if (sec->kind == SEC_FALLBACK)
+						b->fallback = svc;
+					else
+						b->timeout = svc;
+				}
+			} else if (sec->kind == SEC_FALLBACK)
 				cfg->fallback = svc;
 			else if (sec->kind == SEC_TIMEOUT)
 				cfg->timeout = svc;
@@ -1666,6 +1931,7 @@ validate(struct parse *p)
 		add_error(p->errs, p->file, p->line > 0 ? p->line : 1,
 		          "no 'bind =' line: nothing to listen on");
 	check_binds(p);
+	check_listen(p);
 	for (size_t i = 0; i < p->nsections; i++) {
 		struct psection *sec = &p->sections[i];
 		bool sigs = false;
@@ -1674,6 +1940,14 @@ validate(struct parse *p)
 			sigs |= sec->groups[g].lines > 0 || g > 0;
 		check_action(p, sec);
 		check_reject(p, sec);
+		check_address(p, sec);
+		if (sec->kind != SEC_SERVICE && sec->role_line != 0 && sigs)
+			add_error(
+			    p->errs, sec->file, sec->role_line,
+			    "[%s] has role = %s: it takes an action only, "
+			    "not string, regex or signature lines",
+			    sec->name,
+			    sec->kind == SEC_FALLBACK ? "fallback" : "timeout");
 		if (sec->kind != SEC_SERVICE) {
 			if (sec->connect == NULL && sec->exec_line == 0)
 				add_error(
@@ -1722,6 +1996,13 @@ free_psections(struct parse *p)
 		for (size_t a = 0; a < sec->argc; a++)
 			free(sec->argv[a]);
 		free(sec->argv);
+		acl_free(&sec->allow);
+		acl_free(&sec->deny);
+		for (size_t k = 0; k < sec->nlisten; k++)
+			free(sec->listen[k]);
+		free(sec->listen);
+		free(sec->listen_lines);
+		free(sec->listen_idx);
 	}
 	free(p->sections);
 }
@@ -1805,13 +2086,16 @@ config_unref(struct config *cfg)
 	if (cfg == NULL || --cfg->refs > 0)
 		return;
 	for (size_t i = 0; i < cfg->nbinds; i++) {
+		for (size_t k = 0; k < cfg->binds[i].nnames; k++)
+			free(cfg->binds[i].names[k]);
+		free(cfg->binds[i].names);
 		free(cfg->binds[i].text);
 		if (cfg->binds[i].ai != NULL)
 			freeaddrinfo(cfg->binds[i].ai);
 	}
 	free(cfg->binds);
 	for (size_t i = 0; i < cfg->nservices + (cfg->fallback != NULL) +
-	                           (cfg->timeout != NULL);
+	                           (cfg->timeout != NULL) + cfg->nroles;
 	     i++) {
 		struct service *svc = &cfg->services[i];
 		free(svc->name);
@@ -1824,8 +2108,14 @@ config_unref(struct config *cfg)
 		for (char **a = svc->argv; a != NULL && *a != NULL; a++)
 			free(*a);
 		free(svc->argv);
+		acl_free(&svc->allow);
+		acl_free(&svc->deny);
+		free(svc->listens);
 	}
 	free(cfg->services);
+	acl_free(&cfg->allow);
+	acl_free(&cfg->deny);
+	acl_free(&cfg->proxy_from);
 	for (size_t i = 0; i < cfg->ngroups; i++)
 		free(cfg->groups[i].name);
 	free(cfg->groups);
@@ -1893,6 +2183,11 @@ config_identity(const struct config *cfg, struct privs *id,
 			add_error(errs, cfg->path, cfg->group_line,
 			          "group '%s' does not exist", cfg->group);
 	}
+	/* Transparent connections bind to the clients' addresses. */
+	for (size_t i = 0; i < cfg->nservices + (cfg->fallback != NULL) +
+	                           (cfg->timeout != NULL) + cfg->nroles;
+	     i++)
+		id->keep_net_admin |= cfg->services[i].transparent;
 	if (errs->n == before && privs_lookup_groups(id) < 0)
 		add_error(errs, cfg->path, cfg->user_line,
 		          "user '%s' has no group of its own: add 'group ='",
@@ -1914,11 +2209,32 @@ config_identity(const struct config *cfg, struct privs *id,
 	return 0;
 }
 
+int
+config_bind_index(const struct config *cfg, const char *name)
+{
+	for (size_t b = 0; b < cfg->nbinds; b++)
+		for (size_t k = 0; k < cfg->binds[b].nnames; k++)
+			if (strcmp(cfg->binds[b].names[k], name) == 0)
+				return (int)b;
+	return -1;
+}
+
+bool
+config_offered(const struct service *svc, int bind)
+{
+	if (svc->nlistens == 0)
+		return true;
+	for (size_t k = 0; k < svc->nlistens; k++)
+		if ((int)svc->listens[k] == bind)
+			return true;
+	return false;
+}
+
 void
 config_check_names(const struct config *cfg, struct config_errors *errs)
 {
-	size_t n =
-	    cfg->nservices + (cfg->fallback != NULL) + (cfg->timeout != NULL);
+	size_t n = cfg->nservices + (cfg->fallback != NULL) +
+	           (cfg->timeout != NULL) + cfg->nroles;
 
 	for (size_t i = 0; i < n; i++) {
 		const struct service *svc = &cfg->services[i];

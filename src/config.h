@@ -16,6 +16,7 @@
 #include <netdb.h>
 #include <sys/types.h>
 
+#include "acl.h"
 #include "frame.h"
 #include "sig.h"
 
@@ -89,6 +90,14 @@ struct service {
 	enum on_reject on_reject;
 	const struct service *reject_to; /* in the same configuration */
 	char *reject_name;               /* as written, or NULL */
+	/* Who may reach it: for other clients it is ruled out. */
+	struct acl allow, deny;
+	int proxy_protocol; /* `proxy_protocol = v1|v2`: 1 or 2; 0: none */
+	bool transparent;   /* `transparent = yes` */
+	/* `listen =`: the binds (indices in config->binds) it is offered
+	 * on; none: every one. */
+	size_t *listens;
+	size_t nlistens;
 };
 
 /* One `bind =` line and its resolved addresses. */
@@ -104,6 +113,12 @@ struct bind {
 	 * only. */
 	bool dual_stack;
 	int ipv4_line;
+	/* Each address of AI as a listener names itself (addr_format). */
+	char **names;
+	size_t nnames;
+	/* Its own `role = fallback|timeout` services, or NULL: then
+	 * config->fallback and config->timeout. Owned by config->services. */
+	const struct service *fallback, *timeout;
 };
 
 struct config {
@@ -136,6 +151,7 @@ struct config {
 	size_t nservices;
 	struct service *fallback; /* NULL when not configured */
 	struct service *timeout;  /* NULL when not configured */
+	size_t nroles;            /* `role =` sections, after the special two */
 	struct group *groups;
 	size_t ngroups;
 	struct sigdef *sigs;
@@ -143,6 +159,9 @@ struct config {
 	/* Some service has replay_window or fresh; the longest window. */
 	bool guards;
 	uint32_t replay_window_max_ms;
+	/* Who may connect at all; whose PROXY headers are trusted. */
+	struct acl allow, deny, proxy_from;
+	unsigned maxconn_per_source; /* 0: no limit */
 	char **files; /* every file read, for the pointers above */
 	size_t nfiles;
 	unsigned refs;
@@ -184,6 +203,12 @@ int config_identity(const struct config *cfg, struct privs *id,
  * the start, before any loop runs) and adds a warning to ERRS for each
  * name that does not resolve now. */
 void config_check_names(const struct config *cfg, struct config_errors *errs);
+/* The index in CFG->binds of the listener named NAME (as addr_format
+ * prints its address), or -1. */
+int config_bind_index(const struct config *cfg, const char *name);
+/* Whether SVC is offered on bind number BIND (-1: unknown, then only a
+ * service offered everywhere is). */
+bool config_offered(const struct service *svc, int bind);
 
 /* Writes a description of SVC's action, e.g. "connect 127.0.0.1:22". */
 void config_action_text(const struct service *svc, char *buf, size_t len);

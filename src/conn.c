@@ -28,7 +28,15 @@
  * its two parts, first_byte_ms (from accept until portsplit saw the
  * client's first byte: the client's own delay, plus the network's) and
  * decide_ms (from that first byte to the decision: portsplit's own time,
- * plus any wait for further bytes the signatures needed). */
+ * plus any wait for further bytes the signatures needed).
+ *
+ * A connection from a `proxy_from` balancer first reads its PROXY header
+ * (peeked until complete, then consumed, so matching starts at the
+ * client's first byte), within the same timer and the header's size
+ * limits; the address it carries is the client from then on. Global
+ * allow/deny and maxconn_per_source are applied to the client at accept,
+ * or once its header is read; a service whose allow/deny refuses the
+ * client is ruled out in its matcher. */
 #define _GNU_SOURCE
 #include "conn.h"
 
@@ -42,6 +50,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "acl.h"
 #include "action.h"
 #include "addr.h"
 #include "bytes.h"
@@ -49,6 +58,7 @@
 #include "log.h"
 #include "matcher.h"
 #include "pace.h"
+#include "proxyproto.h"
 
 struct conn {
 	struct engine *e;
@@ -60,6 +70,14 @@ struct conn {
 	uint64_t first_us; /* when the first byte was seen; 0 before */
 	char client[ADDR_STRLEN];
 	char listener[ADDR_STRLEN];
+	/* The client and the address it connected to: as accepted, or as
+	 * its balancer's PROXY header said (then VIA is the balancer). */
+	struct sockaddr_storage peer, local;
+	char via[ADDR_STRLEN]; /* "" when not proxied */
+	bool proxy_in;         /* a PROXY header must come first */
+	bool health_check;     /* the header was LOCAL: the balancer's own */
+	bool src_counted;      /* counted for maxconn_per_source */
+	uint8_t srckey[16];
 	/* While undecided. */
 	struct loop_watch *w;
 	struct loop_timer *timer; /* made when the first look did not decide */
@@ -82,6 +100,141 @@ static void on_frame_timeout(void *arg);
 static void on_pace(void *arg);
 static void look(struct conn *c, int fd, unsigned events);
 static void conn_end(struct conn *c);
+
+/* Whether the client may go on: global allow/deny, then its source's
+ * count. Logs (rate-limited) and returns -1 when it must be closed. Rules
+ * out the services whose allow/deny refuses it. */
+static int
+admit(struct conn *c)
+{
+	const struct config *cfg = c->cfg;
+	const struct sockaddr *sa = (const struct sockaddr *)&c->peer;
+	struct srccount *sources;
+
+	if (!acl_permits(&cfg->allow, &cfg->deny, sa)) {
+		log_limited(&cfg->allow, LVL_INFO,
+		            "denied conn=%llu client=%s listener=%s: not "
+		            "allowed (allow/deny)",
+		            (unsigned long long)c->id, c->client, c->listener);
+		return -1;
+	}
+	if (cfg->maxconn_per_source > 0) {
+		sources = engine_sources(c->e, cfg->maxconn);
+		acl_source_key(sa, c->srckey);
+		switch (sources == NULL
+		            ? SRCCOUNT_FULL
+		            : srccount_take(sources, c->srckey,
+		                            (unsigned)c->e->tally,
+		                            cfg->maxconn_per_source)) {
+		case SRCCOUNT_OK:
+			c->src_counted = true;
+			break;
+		case SRCCOUNT_OVER:
+			log_limited(&cfg->maxconn_per_source, LVL_WARN,
+			            "maxconn_per_source %u reached: closing "
+			            "conn=%llu client=%s listener=%s",
+			            cfg->maxconn_per_source,
+			            (unsigned long long)c->id, c->client,
+			            c->listener);
+			return -1;
+		case SRCCOUNT_FULL:
+			log_limited(
+			    &c->e->sources, LVL_WARN,
+			    "maxconn_per_source: no room to count a new "
+			    "source (maxconn was raised by a reload: "
+			    "restart to grow the table); closing "
+			    "conn=%llu client=%s",
+			    (unsigned long long)c->id, c->client);
+			return -1;
+		}
+	}
+	for (size_t s = 0; s < cfg->nservices; s++)
+		if (!acl_permits(&cfg->services[s].allow,
+		                 &cfg->services[s].deny, sa))
+			matcher_rule_out(c->m, s);
+	return 0;
+}
+
+/* The PROXY header of a proxy_from connection: peeked until complete,
+ * then consumed. Returns 1 when it is read (the client is known), 0 when
+ * more bytes are needed, -1 when C was ended. */
+static int
+read_header(struct conn *c, unsigned events)
+{
+	uint8_t buf[PROXYPROTO_V2_MAX];
+	struct proxyproto_hdr h;
+	const char *why;
+	ssize_t n;
+
+	do
+		n = recv(c->fd, buf, sizeof(buf), MSG_PEEK | MSG_DONTWAIT);
+	while (n < 0 && errno == EINTR);
+	if (n < 0 && errno == EAGAIN && !(events & LOOP_ERR))
+		return 0;
+	if (n < 0) {
+		log_msg(LVL_DEBUG,
+		        "client gone conn=%llu before its PROXY header: %s",
+		        (unsigned long long)c->id, strerror(errno));
+		conn_end(c);
+		return -1;
+	}
+	switch (proxyproto_parse(buf, (size_t)n, &h, &why)) {
+	case PROXYPROTO_MORE:
+		if (n > 0 && !(events & (LOOP_RDHUP | LOOP_ERR))) {
+			int lowat = (int)n + 1;
+			setsockopt(c->fd, SOL_SOCKET, SO_RCVLOWAT, &lowat,
+			           sizeof(lowat));
+			c->lowat = lowat;
+			return 0;
+		}
+		if (n == 0) {
+			/* Nothing at all: a balancer's plain TCP check. */
+			log_msg(LVL_DEBUG, "health check conn=%llu from=%s",
+			        (unsigned long long)c->id, c->client);
+			conn_end(c);
+			return -1;
+		}
+		why = "closed before the header was complete";
+		/* fall through */
+	case PROXYPROTO_BAD:
+		log_limited(read_header, LVL_WARN,
+		            "bad PROXY header conn=%llu from=%s listener=%s: "
+		            "%s",
+		            (unsigned long long)c->id, c->client, c->listener,
+		            why);
+		conn_end(c);
+		return -1;
+	case PROXYPROTO_DONE:
+		break;
+	}
+	/* The header's bytes are in the buffer: this read takes exactly
+	 * them, and the client's own bytes stay for the matcher. */
+	if (recv(c->fd, buf, h.len, MSG_DONTWAIT) != (ssize_t)h.len) {
+		conn_end(c);
+		return -1;
+	}
+	c->proxy_in = false;
+	if (c->lowat != 1) {
+		int one = 1;
+		setsockopt(c->fd, SOL_SOCKET, SO_RCVLOWAT, &one, sizeof(one));
+		c->lowat = 1;
+	}
+	snprintf(c->via, sizeof(c->via), "%s", c->client);
+	c->health_check = !h.has_addr;
+	if (h.has_addr) {
+		c->peer = h.src;
+		c->local = h.dst;
+		addr_format((struct sockaddr *)&c->peer, c->client,
+		            sizeof(c->client));
+	}
+	log_msg(LVL_DEBUG, "PROXY v%d header conn=%llu client=%s via=%s",
+	        h.version, (unsigned long long)c->id, c->client, c->via);
+	if (admit(c) < 0) {
+		conn_end(c);
+		return -1;
+	}
+	return 1;
+}
 
 void
 conn_accepted(struct engine *e, struct config *cfg, int fd,
@@ -109,6 +262,9 @@ conn_accepted(struct engine *e, struct config *cfg, int fd,
 	c->start_us = loop_clock_us();
 	addr_format(peer, c->client, sizeof(c->client));
 	snprintf(c->listener, sizeof(c->listener), "%s", listener);
+	memcpy(&c->peer, peer,
+	       peer->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
+	                                   : sizeof(struct sockaddr_in));
 	c->m = matcher_new(c->cfg);
 	if (c->m != NULL)
 		matcher_set_replay(c->m, e->replay);
@@ -128,6 +284,26 @@ conn_accepted(struct engine *e, struct config *cfg, int fd,
 	e->conns = c;
 	log_msg(LVL_DEBUG, "accept conn=%llu client=%s listener=%s",
 	        (unsigned long long)c->id, c->client, c->listener);
+	/* The services of this listener, and its own fallback and
+	 * timeout. */
+	int bind = config_bind_index(c->cfg, listener);
+	for (size_t s = 0; s < c->cfg->nservices; s++)
+		if (!config_offered(&c->cfg->services[s], bind))
+			matcher_rule_out(c->m, s);
+	if (bind >= 0)
+		matcher_set_specials(
+		    c->m,
+		    c->cfg->binds[bind].fallback ? c->cfg->binds[bind].fallback
+		                                 : c->cfg->fallback,
+		    c->cfg->binds[bind].timeout ? c->cfg->binds[bind].timeout
+		                                : c->cfg->timeout);
+	/* Only a trusted balancer's header says who the client is; before
+	 * it, the balancer is not judged as a client. */
+	c->proxy_in = acl_match(&c->cfg->proxy_from, peer);
+	if (!c->proxy_in && admit(c) < 0) {
+		conn_end(c);
+		return;
+	}
 	/* A client often sends right after its handshake: look now, and
 	 * decide without a wait when its bytes are already here. */
 	look(c, fd, LOOP_IN);
@@ -176,10 +352,10 @@ decide(struct conn *c, const struct verdict *v)
 		log_msg(LVL_INFO,
 		        "decision conn=%llu client=%s listener=%s service=%s "
 		        "why=\"%s\" bytes=%zu ms=%.3f first_byte_ms=%s "
-		        "decide_ms=%s peeks=%u",
+		        "decide_ms=%s peeks=%u%s%s",
 		        (unsigned long long)c->id, c->client, c->listener,
 		        c->service, why, v->bytes, ms, first, dec,
-		        c->pace.looks + 1);
+		        c->pace.looks + 1, c->via[0] ? " via=" : "", c->via);
 	}
 	if (log_enabled(LVL_DEBUG)) {
 		char esc[200];
@@ -207,6 +383,16 @@ decide(struct conn *c, const struct verdict *v)
 		int big = INT_MAX / 2;
 		setsockopt(c->fd, SOL_SOCKET, SO_RCVBUF, &big, sizeof(big));
 	}
+	/* The address the client connected to, when the service passes it on
+	 * and no PROXY header gave it: asked now, so that other connections
+	 * pay no system call for it. */
+	if (c->local.ss_family == 0 && v->service != NULL &&
+	    (v->service->proxy_protocol != 0 ||
+	     v->service->action == ACTION_EXEC)) {
+		socklen_t llen = sizeof(c->local);
+		if (getsockname(c->fd, (struct sockaddr *)&c->local, &llen) < 0)
+			c->local.ss_family = 0;
+	}
 	struct action_ctx ctx = {
 	    .conn_id = c->id,
 	    .service = c->service,
@@ -214,6 +400,9 @@ decide(struct conn *c, const struct verdict *v)
 	    .idle_timeout_ms = c->cfg->idle_timeout_ms,
 	    .decided = v->bytes,
 	    .splice_at_once = c->e->splice_at_once,
+	    .client = (struct sockaddr *)&c->peer,
+	    .local =
+	        c->local.ss_family != 0 ? (struct sockaddr *)&c->local : NULL,
 	};
 	/* A connecting service takes the client's watch over (one
 	 * registration for the socket's life); the others do without. */
@@ -307,7 +496,16 @@ look(struct conn *c, int fd, unsigned events)
 {
 	struct verdict v;
 	enum matcher_end end = MATCHER_MORE;
-	ssize_t n = peek(c);
+	ssize_t n;
+
+	if (c->proxy_in) {
+		int r = read_header(c, events);
+		if (r == 0)
+			start_timers(c); /* the header is bounded by timeout */
+		if (r <= 0)
+			return;
+	}
+	n = peek(c);
 
 	if (n < 0) {
 		if (errno == EAGAIN && !(events & LOOP_ERR)) {
@@ -325,6 +523,13 @@ look(struct conn *c, int fd, unsigned events)
 		c->first_us = loop_clock_us();
 	if (n == 0 || (events & (LOOP_RDHUP | LOOP_ERR)))
 		end = MATCHER_EOF;
+	/* A balancer's health check: a LOCAL header, then nothing. */
+	if (n == 0 && end == MATCHER_EOF && c->health_check) {
+		log_msg(LVL_DEBUG, "health check conn=%llu from=%s",
+		        (unsigned long long)c->id, c->via);
+		conn_end(c);
+		return;
+	}
 	set_clock(c);
 	if (matcher_feed(c->m, c->e->peekbuf, (size_t)n, end, c->e->scratch,
 	                 &v)) {
@@ -384,8 +589,17 @@ on_timeout(void *arg)
 {
 	struct conn *c = arg;
 	struct verdict v;
-	ssize_t n = peek(c);
+	ssize_t n;
 
+	if (c->proxy_in) {
+		log_limited(on_timeout, LVL_WARN,
+		            "bad PROXY header conn=%llu from=%s listener=%s: "
+		            "not complete within timeout",
+		            (unsigned long long)c->id, c->client, c->listener);
+		conn_end(c);
+		return;
+	}
+	n = peek(c);
 	if (n < 0)
 		n = 0;
 	if (n > 0 && c->first_us == 0)
@@ -451,6 +665,8 @@ conn_end(struct conn *c)
 		e->conns = c->next;
 	if (c->next != NULL)
 		c->next->prev = c->prev;
+	if (c->src_counted)
+		srccount_give(e->sources, c->srckey, (unsigned)e->tally);
 	config_unref(c->cfg);
 	free(c);
 	engine_release(e); /* the last one a stop waited for stops the loop */

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <stdlib.h>
 
+#include "acl.h"
 #include "config.h"
 #include "exec.h"
 #include "relay.h"
@@ -33,6 +34,8 @@ engine_new(const char *backend, bool relay_copy, struct worker_share *share,
 		return NULL;
 	e->share = share;
 	e->tally = tally;
+	if (share != NULL)
+		e->sources = workers_sources(share);
 	e->loop = loop_new(backend);
 	if (!relay_copy)
 		e->relay_pool =
@@ -69,7 +72,23 @@ engine_free(struct engine *e)
 	free(e->relaybuf);
 	relay_pool_free(e->relay_pool);
 	sig_scratch_free(e->scratch);
+	if (e->sources_own)
+		free(e->sources);
 	free(e);
+}
+
+struct srccount *
+engine_sources(struct engine *e, unsigned maxconn)
+{
+	if (e->sources == NULL) {
+		unsigned cap = srccount_capacity(maxconn);
+		void *mem = calloc(1, srccount_size(cap));
+		e->sources = mem ? srccount_init(mem, cap) : NULL;
+		if (e->sources == NULL)
+			free(mem);
+		e->sources_own = e->sources != NULL;
+	}
+	return e->sources;
 }
 
 bool

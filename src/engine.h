@@ -24,6 +24,7 @@ struct exec_table;
 struct relay_pool;
 struct resolver;
 struct replay;
+struct srccount;
 struct sig_scratch;
 struct worker_share;
 
@@ -59,6 +60,11 @@ struct engine {
 	 * (the daemon makes it before any worker is forked, so that all of
 	 * them share it). */
 	struct replay *replay;
+	/* Connections per client source (maxconn_per_source): the share's
+	 * table with workers, else this engine's own, made when first
+	 * needed (SOURCES_OWN). Each engine counts as owner TALLY. */
+	struct srccount *sources;
+	bool sources_own;
 	/* engine_drain(): the loop stops once the last connection ends. */
 	bool draining;
 };
@@ -78,6 +84,9 @@ void engine_free(struct engine *e);
  * reached. With one process E's own count is compared; with workers, the
  * shared total. */
 bool engine_admit(struct engine *e, unsigned maxconn);
+/* The per-source count table of E, made for MAXCONN connections when a
+ * lone process first needs it; NULL when out of memory. */
+struct srccount *engine_sources(struct engine *e, unsigned maxconn);
 /* A connection that engine_admit() counted is gone. When E is draining
  * and that was the last, the loop stops. */
 void engine_release(struct engine *e);

@@ -11,6 +11,7 @@
 #include <poll.h>
 #include <stdbool.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -24,8 +25,11 @@ struct forward {
 	struct loop_timer *timer;
 	forward_done_fn *fn; /* NULL once cancelled */
 	void *arg;
-	bool failed; /* every address failed: the timer reports it */
-	int checks;  /* deferred on_check calls still queued */
+	bool failed;      /* every address failed: the timer reports it */
+	int checks;       /* deferred on_check calls still queued */
+	bool transparent; /* bind to FROM before connect */
+	struct sockaddr_storage from; /* the client, port 0 */
+	socklen_t fromlen;
 };
 
 static void attempt(struct forward *f);
@@ -134,6 +138,30 @@ on_timeout(void *arg)
 		fail_attempt(f, ETIMEDOUT);
 }
 
+/* Makes FD connect from F's client address: IP_TRANSPARENT lets it bind
+ * an address that is not this host's; IP_BIND_ADDRESS_NO_PORT leaves the
+ * port to connect(), so that many connections from one client do not run
+ * out of ports at bind. Returns 0 or -1 with errno. */
+static int
+bind_transparent(struct forward *f, int fd, int family)
+{
+	int one = 1;
+
+	if (family != f->from.ss_family) {
+		errno = EAFNOSUPPORT;
+		return -1;
+	}
+	if (family == AF_INET6) {
+		if (setsockopt(fd, SOL_IPV6, IPV6_TRANSPARENT, &one,
+		               sizeof(one)) < 0)
+			return -1;
+	} else if (setsockopt(fd, SOL_IP, IP_TRANSPARENT, &one, sizeof(one)) <
+	           0)
+		return -1;
+	setsockopt(fd, SOL_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof(one));
+	return bind(fd, (struct sockaddr *)&f->from, f->fromlen);
+}
+
 /* Starts the next address's attempt, or reports failure: from the timer,
  * armed to fire at once, so that the callback never runs inside
  * forward_start. Arming cannot fail (the loop reserved the timer's place
@@ -150,6 +178,13 @@ attempt(struct forward *f)
 		               ai->ai_protocol);
 		if (f->fd < 0) {
 			f->err = errno;
+			continue;
+		}
+		if (f->transparent &&
+		    bind_transparent(f, f->fd, ai->ai_family) < 0) {
+			f->err = errno;
+			close(f->fd);
+			f->fd = -1;
 			continue;
 		}
 		if (connect(f->fd, ai->ai_addr, ai->ai_addrlen) < 0 &&
@@ -177,10 +212,42 @@ struct forward *
 forward_start(struct loop *loop, const struct addrinfo *ai, uint32_t timeout_ms,
               forward_done_fn *fn, void *arg)
 {
+	return forward_start_from(loop, ai, timeout_ms, NULL, fn, arg);
+}
+
+struct forward *
+forward_start_from(struct loop *loop, const struct addrinfo *ai,
+                   uint32_t timeout_ms, const struct sockaddr *from,
+                   forward_done_fn *fn, void *arg)
+{
 	struct forward *f = calloc(1, sizeof(*f));
 
 	if (f == NULL)
 		return NULL;
+	if (from != NULL && from->sa_family == AF_INET6 &&
+	    IN6_IS_ADDR_V4MAPPED(
+	        &((const struct sockaddr_in6 *)(const void *)from)
+	             ->sin6_addr)) {
+		/* A dual-stack listener's IPv4 client: bind it as IPv4. */
+		const struct sockaddr_in6 *in6 = (const void *)from;
+		struct sockaddr_in *in = (void *)&f->from;
+		in->sin_family = AF_INET;
+		memcpy(&in->sin_addr, in6->sin6_addr.s6_addr + 12, 4);
+		f->fromlen = sizeof(*in);
+		f->transparent = true;
+	} else if (from != NULL && (from->sa_family == AF_INET ||
+	                            from->sa_family == AF_INET6)) {
+		f->fromlen = from->sa_family == AF_INET
+		                 ? sizeof(struct sockaddr_in)
+		                 : sizeof(struct sockaddr_in6);
+		memcpy(&f->from, from, f->fromlen);
+		f->transparent = true;
+	}
+	/* The kernel picks the port at connect. */
+	if (f->from.ss_family == AF_INET)
+		((struct sockaddr_in *)&f->from)->sin_port = 0;
+	else if (f->from.ss_family == AF_INET6)
+		((struct sockaddr_in6 *)&f->from)->sin6_port = 0;
 	f->loop = loop;
 	f->next = ai;
 	f->fd = -1;

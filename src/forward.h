@@ -9,6 +9,7 @@
 
 #include <netdb.h>
 #include <stdint.h>
+#include <sys/socket.h>
 
 #include "loop.h"
 
@@ -25,6 +26,15 @@ struct forward;
 struct forward *forward_start(struct loop *loop, const struct addrinfo *ai,
                               uint32_t timeout_ms, forward_done_fn *fn,
                               void *arg);
+/* The same, and when FROM is not NULL, transparent: each attempt binds to
+ * FROM's address (IP_TRANSPARENT; the port is the kernel's choice) so
+ * that the backend sees the client's own address. Only the backend
+ * addresses of FROM's family are tried (an IPv4-mapped FROM counts as
+ * IPv4). Needs CAP_NET_ADMIN and a route back through this host. */
+struct forward *forward_start_from(struct loop *loop, const struct addrinfo *ai,
+                                   uint32_t timeout_ms,
+                                   const struct sockaddr *from,
+                                   forward_done_fn *fn, void *arg);
 /* Gives up: closes the attempt; the callback does not run. */
 void forward_cancel(struct forward *f);
 

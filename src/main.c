@@ -72,6 +72,9 @@ print_seconds(const char *name, uint32_t ms)
 		printf("%s %gs", name, ms / 1000.0);
 }
 
+static void print_address(const struct config *cfg, const struct service *svc);
+static void print_offered(const struct config *cfg, int bind);
+
 static void
 print_service(const struct config *cfg, const struct service *svc,
               const char *label, const char *absent)
@@ -85,6 +88,7 @@ print_service(const struct config *cfg, const struct service *svc,
 	config_action_text(svc, action, sizeof(action));
 	printf("  %-12s -> %s   (%s:%d)\n", label, action, svc->file,
 	       svc->line);
+	print_address(cfg, svc);
 	if (svc->has_fresh || svc->replay_window_ms > 0 ||
 	    svc->on_reject != ON_REJECT_NONE) {
 		printf("       ");
@@ -132,6 +136,76 @@ print_service(const struct config *cfg, const struct service *svc,
 	}
 }
 
+/* What listener BIND offers: its ranked services, in order, and where
+ * the rest goes. */
+static void
+print_offered(const struct config *cfg, int bind)
+{
+	const struct bind *b = &cfg->binds[bind];
+	const struct service *fb = b->fallback ? b->fallback : cfg->fallback;
+	const struct service *to = b->timeout ? b->timeout : cfg->timeout;
+	int n = 0;
+
+	printf("      services:");
+	for (size_t s = 0; s < cfg->nservices; s++)
+		if (config_offered(&cfg->services[s], bind))
+			printf("%s %zu. %s", n++ ? "," : "", s + 1,
+			       cfg->services[s].name);
+	printf("%s; fallback: %s%s; timeout: %s%s\n", n ? "" : " none",
+	       fb ? fb->name : "close", b->fallback ? " (its own)" : "",
+	       to ? to->name : "close", b->timeout ? " (its own)" : "");
+}
+
+/* Who may connect, whose PROXY headers are trusted, per-source limit. */
+static void
+print_access(const struct config *cfg)
+{
+	char a[1024];
+
+	acl_format(&cfg->allow, a, sizeof(a));
+	printf("clients: allow %s", cfg->allow.n > 0 ? a : "all");
+	acl_format(&cfg->deny, a, sizeof(a));
+	printf(", deny %s", cfg->deny.n > 0 ? a : "none");
+	if (cfg->maxconn_per_source > 0)
+		printf(", maxconn_per_source %u (IPv6 per /64)",
+		       cfg->maxconn_per_source);
+	else
+		printf(", maxconn_per_source none");
+	acl_format(&cfg->proxy_from, a, sizeof(a));
+	printf("\nPROXY headers: %s%s\n",
+	       cfg->proxy_from.n > 0 ? "required from " : "trusted from no one",
+	       cfg->proxy_from.n > 0 ? a : "");
+}
+
+/* A service's PROXY, transparent and allow/deny settings, when set. */
+static void
+print_address(const struct config *cfg, const struct service *svc)
+{
+	char a[1024];
+
+	for (size_t k = 0; k < svc->nlistens; k++)
+		printf("%s%s%s", k == 0 ? "       listen " : ", ",
+		       cfg->binds[svc->listens[k]].text,
+		       k + 1 == svc->nlistens ? "\n" : "");
+
+	if (svc->proxy_protocol != 0 || svc->transparent)
+		printf("       backend sees the client: %s%s%s\n",
+		       svc->proxy_protocol == 1   ? "PROXY v1 header"
+		       : svc->proxy_protocol == 2 ? "PROXY v2 header"
+		                                  : "",
+		       svc->proxy_protocol != 0 && svc->transparent ? ", " : "",
+		       svc->transparent ? "transparent (client's address)"
+		                        : "");
+	if (svc->allow.n > 0) {
+		acl_format(&svc->allow, a, sizeof(a));
+		printf("       allow %s\n", a);
+	}
+	if (svc->deny.n > 0) {
+		acl_format(&svc->deny, a, sizeof(a));
+		printf("       deny %s\n", a);
+	}
+}
+
 static int
 check(struct config *cfg)
 {
@@ -166,6 +240,7 @@ check(struct config *cfg)
 		else if (b->ipv4_line != 0)
 			printf(" (IPv6 only: IPv4 is line %d)", b->ipv4_line);
 		printf("   (%s:%d)\n", b->file, b->line);
+		print_offered(cfg, (int)i);
 	}
 	printf("services, in rank order:\n");
 	for (size_t i = 0; i < cfg->nservices; i++) {
@@ -177,6 +252,18 @@ check(struct config *cfg)
 	print_service(cfg, cfg->fallback, "[fallback]",
 	              "no [fallback] section");
 	print_service(cfg, cfg->timeout, "[timeout]", "no [timeout] section");
+	/* A listener's own fallback or timeout (role =), after the two. */
+	for (size_t i = cfg->nservices;
+	     i < cfg->nservices + (cfg->fallback != NULL) +
+	             (cfg->timeout != NULL) + cfg->nroles;
+	     i++) {
+		char label[64];
+		if (&cfg->services[i] == cfg->fallback ||
+		    &cfg->services[i] == cfg->timeout)
+			continue;
+		snprintf(label, sizeof(label), "[%s]", cfg->services[i].name);
+		print_service(cfg, &cfg->services[i], label, "");
+	}
 	printf("settings: ");
 	print_seconds("timeout", cfg->timeout_ms);
 	printf(", max_peek %zu, maxconn %u, ", cfg->max_peek, cfg->maxconn);
@@ -202,6 +289,7 @@ check(struct config *cfg)
 	if (cfg->chroot_dir != NULL)
 		printf(", chroot %s", cfg->chroot_dir);
 	printf("\n");
+	print_access(cfg);
 	config_unref(cfg);
 	return 0;
 }

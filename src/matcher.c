@@ -63,6 +63,7 @@ struct matcher {
 	bool final;            /* the final evaluation was done */
 	bool due;              /* frame_timeout has passed */
 	uint8_t *view;         /* joined records (frame join), max_peek bytes */
+	const struct service *fallback, *timeout; /* where nothing goes */
 	/* One enum sig_state per config->sigs; then, per service, its state
 	 * before the final evaluation (before()); per group, whether its
 	 * first message was cut short (cut()); with guards, per service,
@@ -105,6 +106,8 @@ matcher_new(const struct config *cfg)
 		free(m);
 		return NULL;
 	}
+	m->fallback = cfg->fallback;
+	m->timeout = cfg->timeout;
 	return m;
 }
 
@@ -116,6 +119,24 @@ matcher_free(struct matcher *m)
 		free(m->view);
 	}
 	free(m);
+}
+
+void
+matcher_set_specials(struct matcher *m, const struct service *fallback,
+                     const struct service *timeout)
+{
+	m->fallback = fallback;
+	m->timeout = timeout;
+}
+
+void
+matcher_rule_out(struct matcher *m, size_t s)
+{
+	const struct service *svc = &m->cfg->services[s];
+
+	/* Only undecided signatures are ever evaluated: these never are. */
+	for (size_t i = svc->first_sig; i < svc->first_sig + svc->nsigs; i++)
+		m->state[i] = SIG_NOMATCH;
 }
 
 void
@@ -308,7 +329,7 @@ rank(struct matcher *m, const uint8_t *data, size_t len, bool final,
 		}
 	}
 	v->kind = VERDICT_FALLBACK;
-	v->service = cfg->fallback;
+	v->service = m->fallback;
 	return true;
 }
 
@@ -361,7 +382,7 @@ matcher_feed(struct matcher *m, const uint8_t *data, size_t len,
 	rank(m, data, len, true, v);
 	if (v->kind == VERDICT_FALLBACK && end == MATCHER_TIMEOUT) {
 		v->kind = VERDICT_TIMEOUT;
-		v->service = cfg->timeout;
+		v->service = m->timeout;
 	}
 	return true;
 }

@@ -52,6 +52,17 @@ struct matcher *matcher_new(const struct config *cfg);
 /* Frees it; NULL is allowed. */
 void matcher_free(struct matcher *m);
 
+/* Rules out ranked service number S (index in config->services) for this
+ * connection before any byte: it can never match, so the services below
+ * it decide (the service's allow/deny said no to this client). */
+void matcher_rule_out(struct matcher *m, size_t s);
+
+/* Makes FALLBACK and TIMEOUT (NULL: close) the services this connection
+ * goes to when nothing matches, instead of the configuration's
+ * [fallback] and [timeout] (a listener's own, `role =`). */
+void matcher_set_specials(struct matcher *m, const struct service *fallback,
+                          const struct service *timeout);
+
 /* Evaluates the LEN bytes at DATA (everything received so far, from the
  * first byte; bytes past max_peek are ignored). Returns true with *V filled
  * when the connection is decided, false when more bytes are needed. With

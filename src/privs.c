@@ -12,9 +12,11 @@
 #include <grp.h>
 #include <linux/capability.h>
 #include <pwd.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -110,9 +112,10 @@ privs_wanted(const struct privs *p)
 	return p->set_uid || p->set_gid || p->chroot_dir != NULL;
 }
 
-/* True when the process holds any capability at all. */
+/* True when the process holds any capability outside ALLOWED (a mask of
+ * the first 32). */
 static bool
-has_capabilities(void)
+has_capabilities(uint32_t allowed)
 {
 	struct __user_cap_header_struct h = {
 	    .version = _LINUX_CAPABILITY_VERSION_3,
@@ -121,8 +124,8 @@ has_capabilities(void)
 
 	if (syscall(SYS_capget, &h, d) < 0)
 		return true; /* cannot tell: assume the worst */
-	return (d[0].effective | d[1].effective | d[0].permitted |
-	        d[1].permitted) != 0;
+	return ((d[0].effective | d[0].permitted) & ~allowed) != 0 ||
+	       (d[1].effective | d[1].permitted) != 0;
 }
 
 /* Tries every way back to root; returns the one that worked, or NULL. */
@@ -140,7 +143,8 @@ regained(const struct privs *p)
 		if (getresuid(&r, &e, &s) < 0 || r != p->uid || e != p->uid ||
 		    s != p->uid)
 			return "real, effective and saved user ids differ";
-		if (has_capabilities())
+		if (has_capabilities(p->keep_net_admin ? 1u << CAP_NET_ADMIN
+		                                       : 0))
 			return "capabilities are left";
 	}
 	if (p->set_gid) {
@@ -152,6 +156,37 @@ regained(const struct privs *p)
 			return "setgid(0) succeeded";
 	}
 	return NULL;
+}
+
+/* Before setuid: no capability but CAP_NET_ADMIN can ever come back (the
+ * bounding set), and the permitted ones survive the uid change. */
+static int
+keep_caps_before(void)
+{
+	for (int cap = 0; cap <= 63; cap++) {
+		if (cap == CAP_NET_ADMIN)
+			continue;
+		if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL)
+			return -1;
+	}
+	return prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0);
+}
+
+/* After setuid: CAP_NET_ADMIN alone, effective and permitted; nothing to
+ * inherit, and a later exec keeps nothing. */
+static int
+keep_caps_after(void)
+{
+	struct __user_cap_header_struct h = {
+	    .version = _LINUX_CAPABILITY_VERSION_3,
+	};
+	struct __user_cap_data_struct d[2];
+
+	memset(d, 0, sizeof(d));
+	d[0].effective = d[0].permitted = 1u << CAP_NET_ADMIN;
+	if (syscall(SYS_capset, &h, d) < 0)
+		return -1;
+	return prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0);
 }
 
 int
@@ -189,8 +224,19 @@ privs_drop(const struct privs *p, char *err, size_t errlen)
 			return -1;
 		}
 	}
+	bool keep = p->keep_net_admin && p->set_uid && p->uid != 0;
+	if (keep && keep_caps_before() < 0) {
+		snprintf(err, errlen, "keeping CAP_NET_ADMIN: %s",
+		         strerror(errno));
+		return -1;
+	}
 	if (p->set_uid && setresuid(p->uid, p->uid, p->uid) < 0) {
 		snprintf(err, errlen, "setuid %u: %s", (unsigned)p->uid,
+		         strerror(errno));
+		return -1;
+	}
+	if (keep && keep_caps_after() < 0) {
+		snprintf(err, errlen, "keeping CAP_NET_ADMIN: %s",
 		         strerror(errno));
 		return -1;
 	}

@@ -20,6 +20,9 @@ struct privs {
 	gid_t *groups;   /* supplementary groups, malloc'd */
 	int ngroups;
 	const char *chroot_dir; /* borrowed from the configuration; or NULL */
+	/* Keep CAP_NET_ADMIN, and no other capability, after setuid: a
+	 * `transparent = yes` service binds to its clients' addresses. */
+	bool keep_net_admin;
 };
 
 /* Looks up TEXT, a user name or number, into P (uid, and the user's own
@@ -35,9 +38,10 @@ int privs_lookup_group(const char *text, struct privs *p);
 int privs_lookup_groups(struct privs *p);
 /* True when P asks for anything. */
 bool privs_wanted(const struct privs *p);
-/* Applies P: chroot (and chdir "/"), setgroups, setgid, setuid, then
- * verifies that root cannot be regained. Returns 0, or -1 with a message
- * in ERR (the process must then not go on). */
+/* Applies P: chroot (and chdir "/"), setgroups, setgid, setuid (keeping
+ * CAP_NET_ADMIN alone when P asks: the bounding set loses every other
+ * capability first), then verifies that root cannot be regained. Returns 0, or
+ * -1 with a message in ERR (the process must then not go on). */
 int privs_drop(const struct privs *p, char *err, size_t errlen);
 /* Frees what the lookups allocated. */
 void privs_clear(struct privs *p);

@@ -468,7 +468,7 @@ supervisor_run(struct config *cfg, const struct daemon_opts *opts,
 	master_signals(&wait, &block);
 	sigprocmask(SIG_BLOCK, &block, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	s.share = workers_share_new();
+	s.share = workers_share_new(cfg->maxconn);
 	if (s.share == NULL) {
 		daemon_fail(s.d, "shared memory for %u workers: %s", nworkers,
 		            strerror(errno));

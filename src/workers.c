@@ -20,11 +20,16 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "acl.h"
+
 struct worker_share {
 	atomic_uint tally[WORKERS_MAX];
 	atomic_uint ntally;     /* one past the highest tally in use */
 	atomic_ullong next_id;  /* the last connection id handed out */
 	bool used[WORKERS_MAX]; /* the master's alone */
+	/* Set before the first fork, then only read. */
+	size_t size; /* of the whole mapping */
+	struct srccount *sources;
 };
 
 unsigned
@@ -40,21 +45,38 @@ workers_auto(void)
 }
 
 struct worker_share *
-workers_share_new(void)
+workers_share_new(unsigned maxconn)
 {
-	void *p =
-	    mmap(NULL, sizeof(struct worker_share), PROT_READ | PROT_WRITE,
-	         MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	unsigned cap = srccount_capacity(maxconn);
+	size_t head = (sizeof(struct worker_share) + 63) & ~(size_t)63;
+	size_t size = head + srccount_size(cap);
+	struct worker_share *s = mmap(NULL, size, PROT_READ | PROT_WRITE,
+	                              MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 
 	/* Anonymous mappings start zeroed: every count is 0. */
-	return p == MAP_FAILED ? NULL : p;
+	if (s == MAP_FAILED)
+		return NULL;
+	s->size = size;
+	s->sources = srccount_init((char *)s + head, cap);
+	if (s->sources == NULL) {
+		munmap(s, size);
+		errno = ENOMEM;
+		return NULL;
+	}
+	return s;
+}
+
+struct srccount *
+workers_sources(struct worker_share *s)
+{
+	return s->sources;
 }
 
 void
 workers_share_free(struct worker_share *s)
 {
 	if (s != NULL)
-		munmap(s, sizeof(*s));
+		munmap(s, s->size);
 }
 
 int
@@ -78,6 +100,7 @@ workers_tally_release(struct worker_share *s, int i)
 	unsigned n = atomic_load(&s->ntally);
 
 	atomic_store(&s->tally[i], 0);
+	srccount_drop_owner(s->sources, (unsigned)i);
 	s->used[i] = false;
 	while (n > 0 && !s->used[n - 1])
 		n--;

@@ -18,6 +18,8 @@ shell test can compare both ends of a relay.
   serve httpecho --port P                HTTP/1.1: POST replies with its body
   serve capture --port P --out FILE      store what the first client sends
                                           (until 1 s of silence), close
+  serve peer    --port P                 say "peer=ADDR\\n" (the address it
+                                          sees the client from), read to EOF
 
   talk HOST PORT STEP...      scripted client (see run_talk), received bytes
                               go to stdout
@@ -51,9 +53,11 @@ def family_of(host):
     return socket.AF_INET6 if ":" in host else socket.AF_INET
 
 
-def connect(host, port, timeout=10.0):
+def connect(host, port, timeout=10.0, source=None):
     s = socket.socket(family_of(host), socket.SOCK_STREAM)
     s.settimeout(timeout)
+    if source:
+        s.bind((source, 0))
     s.connect((host, int(port)))
     return s
 
@@ -146,6 +150,16 @@ def handle_ident(sock, args, report):
     report.add(name=args.name, recv_len=len(body),
                recv_sha=hashlib.sha256(body).hexdigest(),
                head=body[:64].decode("latin-1"))
+
+
+def handle_peer(sock, args, report):
+    # Tells the client which address this server sees it from
+    # (getpeername), then waits for its EOF.
+    peer = sock.getpeername()[0]
+    sock.sendall(("peer=%s\n" % peer).encode())
+    while sock.recv(CHUNK):
+        pass
+    report.add(peer=peer)
 
 
 def handle_sink(sock, args, report):
@@ -246,7 +260,8 @@ def serve(args):
         return
 
     handler = {"ident": handle_ident, "sink": handle_sink,
-               "pump": handle_pump, "capture": handle_capture}[args.kind]
+               "pump": handle_pump, "capture": handle_capture,
+               "peer": handle_peer}[args.kind]
     report = Report(args.report)
 
     class Handler(socketserver.BaseRequestHandler):
@@ -321,19 +336,22 @@ def run_talk(argv):
       rst                close with SO_LINGER 0 (the kernel sends a RST)
       close              close normally
 
-    Received bytes go to stdout. --first FILE writes the time from connect
+    Received bytes go to stdout. --bind ADDR connects from ADDR (e.g.
+    127.0.0.2, so the client differs from the daemon's own address).
+    --first FILE writes the time from connect
     to the first received byte (or "none"). Exit 0 when every step held,
     3 with a message on stderr otherwise.
     """
     p = argparse.ArgumentParser(prog="talk")
     p.add_argument("--first")
+    p.add_argument("--bind", help="source address to connect from")
     p.add_argument("host")
     p.add_argument("port", type=int)
     p.add_argument("steps", nargs=argparse.REMAINDER)
     a = p.parse_args(argv)
 
     t0 = time.monotonic()
-    s = connect(a.host, a.port)
+    s = connect(a.host, a.port, source=a.bind)
     s.settimeout(0.5)
     rx = Receiver(s, t0)
     rx.start()
@@ -483,7 +501,7 @@ def main():
     elif cmd == "serve":
         p = argparse.ArgumentParser(prog="serve")
         p.add_argument("kind", choices=["ident", "sink", "pump", "httpecho",
-                                        "capture"])
+                                        "capture", "peer"])
         p.add_argument("--host", default="127.0.0.1")
         p.add_argument("--port", type=int, required=True)
         p.add_argument("--name", default="server")

@@ -238,11 +238,63 @@ segmentation(void)
 	config_unref(cfg);
 }
 
+/* A service ruled out for a client (its allow/deny) never matches: the
+ * next one decides, and with none left the fallback at once. */
+static void
+ruled_out(void)
+{
+	struct verdict v;
+	struct config *cfg = load("bind = 127.0.0.1:1\n"
+	                          "[a]\nstring = AB\nconnect = 127.0.0.1:2\n"
+	                          "[b]\nstring = A\nconnect = 127.0.0.1:3\n"
+	                          "[fallback]\nconnect = 127.0.0.1:4\n");
+	struct matcher *m = matcher_new(cfg);
+
+	matcher_rule_out(m, 0);
+	ok(matcher_feed(m, (const uint8_t *)"A", 1, MATCHER_MORE, scratch,
+	                &v) &&
+	       v.service == &cfg->services[1],
+	   "[a] ruled out: 'A' goes to [b] without waiting for [a]");
+	matcher_free(m);
+	m = matcher_new(cfg);
+	matcher_rule_out(m, 0);
+	matcher_rule_out(m, 1);
+	ok(matcher_feed(m, (const uint8_t *)"AB", 2, MATCHER_MORE, scratch,
+	                &v) &&
+	       v.kind == VERDICT_FALLBACK,
+	   "both ruled out: 'AB', which [a] matches, goes to fallback");
+	matcher_free(m);
+	m = matcher_new(cfg);
+	ok(matcher_feed(m, (const uint8_t *)"AB", 2, MATCHER_MORE, scratch,
+	                &v) &&
+	       v.service == &cfg->services[0],
+	   "without the rule-out, 'AB' goes to [a]");
+	matcher_free(m);
+	/* A listener's own fallback and timeout (role =). */
+	const struct service *own = &cfg->services[1];
+	m = matcher_new(cfg);
+	matcher_set_specials(m, own, NULL);
+	ok(matcher_feed(m, (const uint8_t *)"Q", 1, MATCHER_MORE, scratch,
+	                &v) &&
+	       v.kind == VERDICT_FALLBACK && v.service == own,
+	   "a listener's own fallback takes what everything rules out");
+	matcher_free(m);
+	m = matcher_new(cfg);
+	matcher_set_specials(m, cfg->fallback, own);
+	ok(matcher_feed(m, (const uint8_t *)"", 0, MATCHER_TIMEOUT, scratch,
+	                &v) &&
+	       v.kind == VERDICT_TIMEOUT && v.service == own,
+	   "and its own timeout the silent client");
+	matcher_free(m);
+	config_unref(cfg);
+}
+
 int
 main(void)
 {
 	scratch = sig_scratch_new();
 	rules();
+	ruled_out();
 	framing();
 	segmentation();
 	sig_scratch_free(scratch);

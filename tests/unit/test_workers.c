@@ -19,7 +19,7 @@
 int
 main(void)
 {
-	struct worker_share *s = workers_share_new();
+	struct worker_share *s = workers_share_new(1024);
 	int mine, drifted = 0, first_drift = -1;
 
 	if (!ok(s != NULL, "the share is mapped"))
