@@ -30,7 +30,7 @@ PKGS      = libpcre2-8 inih
 DEB_PKGS  = build-essential pkg-config libpcre2-dev libinih-dev python3
 # What the integration tests run: real clients and servers.
 TEST_PKGS = openssh-server openssh-client curl openssl socat netcat-openbsd procps strace \
-            bind9-dnsutils postgresql-client ldap-utils
+            bind9-dnsutils postgresql-client ldap-utils openvpn stunnel4
 TEST_PKGS += nginx haproxy iproute2 nftables iptables
 # What `make fuzz` builds with: clang, libFuzzer and the sanitizer runtimes.
 FUZZ_PKGS = clang libclang-rt-14-dev llvm

@@ -6,7 +6,11 @@
  * over once the program is reaped. With a pty the action is over when both
  * the relay has ended and the program has been reaped, in either order:
  * when the relay ends first (the client left), the program is hung up and,
- * if it lingers, killed. */
+ * if it lingers, killed.
+ *
+ * A forward whose service has on_reject goes through reject.c's window
+ * between the connect and the relay; when the backend rejects, the action
+ * starts over with the service on_reject names, once. */
 #define _GNU_SOURCE
 #include "action.h"
 
@@ -14,6 +18,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -24,6 +29,7 @@
 #include "log.h"
 #include "proxyproto.h"
 #include "pty.h"
+#include "reject.h"
 #include "relay.h"
 #include "resolve.h"
 
@@ -41,6 +47,8 @@ struct action {
 	struct resolved *addrs; /* its answer, while the connect reads it */
 	struct loop_watch *w;   /* the client's watch until the relay has it */
 	struct forward *fwd;
+	struct reject *rej; /* on_reject's window */
+	bool redispatched;  /* on_reject moved it once: no second window */
 	struct relay *relay;
 	struct exec *exec;        /* the program, until it is reaped */
 	struct loop_timer *timer; /* the program's hang-up grace */
@@ -173,6 +181,88 @@ relay_client(struct action *a, int b, bool pty)
 	return true;
 }
 
+static bool start_exec(struct action *a, const struct service *svc);
+static void on_connected(void *arg, int fd, int err);
+static bool start_forward(struct action *a, const struct service *svc);
+
+/* Reads what the client has sent (a bounded amount), so that closing its
+ * socket sends a FIN, as the backend did, rather than a reset. */
+static void
+drain(struct action *a)
+{
+	for (int i = 0; i < 4; i++)
+		if (recv(a->fd, a->e->peekbuf, a->e->peeksize, MSG_DONTWAIT) <=
+		    0)
+			break;
+}
+
+/* The end of on_reject's window (reject.h). */
+static void
+on_reject_done(void *arg, enum reject_outcome outcome, int fd, int err,
+               uint64_t ms)
+{
+	struct action *a = arg;
+	const struct service *from = a->svc, *to = from->reject_to;
+	const char *how = err == 0            ? "closed"
+	                  : err == ECONNRESET ? "reset"
+	                                      : strerror(err);
+
+	a->rej = NULL;
+	if (outcome == REJECT_ACCEPTED) {
+		if (!relay_client(a, fd, false))
+			finish(a);
+		return;
+	}
+	if (outcome == REJECT_FAILED || from->on_reject == ON_REJECT_CLOSE) {
+		log_msg(
+		    LVL_INFO,
+		    "rejected conn=%llu service=%s backend=%s how=\"%s\" "
+		    "ms=%llu bytes=%zu: closing%s",
+		    (unsigned long long)a->ctx.conn_id, a->ctx.service,
+		    from->connect, how, (unsigned long long)ms, a->ctx.decided,
+		    outcome == REJECT_FAILED ? " (the client sent more)" : "");
+		if (err == ECONNRESET) {
+			/* Pass the reset on, as the relay would have. */
+			struct linger lg = {.l_onoff = 1, .l_linger = 0};
+			setsockopt(a->fd, SOL_SOCKET, SO_LINGER, &lg,
+			           sizeof(lg));
+		} else {
+			drain(a);
+		}
+		finish(a);
+		return;
+	}
+	const char *name = to != NULL ? to->name : "fallback";
+	log_msg(LVL_INFO,
+	        "rejected conn=%llu service=%s backend=%s how=\"%s\" ms=%llu "
+	        "bytes=%zu: to %s",
+	        (unsigned long long)a->ctx.conn_id, a->ctx.service,
+	        from->connect, how, (unsigned long long)ms, a->ctx.decided,
+	        name);
+	/* As if FROM had never matched: TO gets the client's stream from
+	 * its first byte, still unread in the socket. */
+	a->svc = to;
+	a->ctx.service = name;
+	a->res.service = name;
+	a->redispatched = true;
+	if (to == NULL || to->action == ACTION_CLOSE) {
+		drain(a);
+		finish(a);
+	} else if (to->action == ACTION_EXEC) {
+		/* The program gets the socket: the loop lets go of it first
+		 * (a pty's relay makes its own watch). */
+		loop_unwatch(a->w);
+		a->w = NULL;
+		if (!start_exec(a, to))
+			finish(a);
+	} else if (!start_forward(a, to)) {
+		log_limited(on_reject_done, LVL_ERROR,
+		            "out of memory: closing conn=%llu",
+		            (unsigned long long)a->ctx.conn_id);
+		finish(a);
+	}
+}
+
 /* Sends the service's PROXY header on the new backend connection FD,
  * before the relay moves a byte of the client's. The socket's send buffer
  * is empty, so the few bytes go at once or the connection is broken.
@@ -202,6 +292,7 @@ static void
 on_connected(void *arg, int fd, int err)
 {
 	struct action *a = arg;
+	struct engine *e = a->e;
 
 	a->fwd = NULL;
 	resolved_unref(a->addrs); /* the connect is done with them */
@@ -219,6 +310,14 @@ on_connected(void *arg, int fd, int err)
 		close(fd);
 		finish(a);
 		return;
+	}
+	if (a->svc->on_reject != ON_REJECT_NONE && !a->redispatched) {
+		a->rej = reject_start(e->loop, a->fd, fd, a->ctx.decided,
+		                      e->peekbuf, e->peeksize, REJECT_WINDOW_MS,
+		                      on_reject_done, a);
+		if (a->rej != NULL)
+			return;
+		/* Out of memory: relay without the window. */
 	}
 	if (!relay_client(a, fd, false))
 		finish(a);
@@ -330,10 +429,27 @@ on_resolved(void *arg, struct resolved *res)
 	}
 }
 
+/* Starts connecting A to SVC's backend; false when out of memory. */
+static bool
+start_forward(struct action *a, const struct service *svc)
+{
+	/* A host name: looked up now, off the loop, then connected. */
+	if (svc->backend == NULL && svc->host != NULL) {
+		a->lookup = resolver_lookup(a->e->resolver, svc->host,
+		                            svc->port, on_resolved, a);
+		return a->lookup != NULL;
+	}
+	a->fwd = forward_start_from(
+	    a->e->loop, svc->backend, a->ctx.connect_timeout_ms,
+	    svc->transparent ? a->ctx.client : NULL, on_connected, a);
+	return a->fwd != NULL;
+}
+
 /* The client's watch while the backend's connect runs: the client's first
  * bytes wait in its socket, so it is readable; after a first report the
  * watch is paused until the relay takes it (on a fast network the connect
- * is over before the loop waits at all, and this never runs). */
+ * is over before the loop waits at all, and this never runs). It stays
+ * paused through on_reject's window, which watches only the backend. */
 static void
 on_client_parked(void *arg, int fd, unsigned events)
 {
@@ -369,15 +485,7 @@ action_start(struct engine *e, const struct service *svc, int fd,
 		free(a);
 		return NULL;
 	}
-	/* A host name: looked up now, off the loop, then connected. */
-	if (svc->backend == NULL && svc->host != NULL)
-		a->lookup = resolver_lookup(e->resolver, svc->host, svc->port,
-		                            on_resolved, a);
-	else
-		a->fwd = forward_start_from(
-		    e->loop, svc->backend, ctx->connect_timeout_ms,
-		    svc->transparent ? ctx->client : NULL, on_connected, a);
-	if (a->lookup != NULL || a->fwd != NULL) {
+	if (start_forward(a, svc)) {
 		/* The client's watch waits for the relay. */
 		a->w = ctx->watch;
 		if (a->w != NULL)
@@ -407,6 +515,10 @@ halt(struct action *a)
 	}
 	resolved_unref(a->addrs);
 	a->addrs = NULL;
+	if (a->rej != NULL) {
+		reject_cancel(a->rej);
+		a->rej = NULL;
+	}
 	if (a->relay != NULL) {
 		a->cancelling = true;
 		relay_abort(a->relay);

@@ -25,6 +25,9 @@ struct action_result {
 	bool uncounted;    /* exec without pty: the program had the bytes */
 	bool reaped;       /* exec: the program ended, with STATUS */
 	int status;        /* its wait status */
+	/* on_reject handed the connection to another service: its name
+	 * (owned by the configuration), else NULL. */
+	const char *service;
 };
 
 /* Called once when the action is over: every descriptor it took is
@@ -38,6 +41,7 @@ struct action_ctx {
 	const char *service; /* the service's name */
 	uint32_t connect_timeout_ms;
 	uint32_t idle_timeout_ms; /* 0: none */
+	size_t decided; /* the bytes the decision was made on (on_reject) */
 	/* The client socket's watch, or NULL. Only for a service that
 	 * connects: the action (and then its relay) takes it over, so that
 	 * the socket stays registered with the loop once for its whole life.

@@ -85,7 +85,17 @@ struct psection {
 	int execarg_line; /* the first execarg */
 	int pty;          /* -1: not given, else 0 or 1 */
 	int pty_line;
-	bool broken; /* a line of it was rejected by the reader */
+	uint32_t replay_window_ms;
+	int replay_line;
+	bool has_fresh;
+	uint32_t fresh_offset, fresh_ms;
+	int fresh_line;
+	char *on_reject; /* as written */
+	int on_reject_line;
+	enum on_reject reject_kind;
+	long reject_to;        /* index in sections, or -1 */
+	struct service *built; /* what build() made of it */
+	bool broken;           /* a line of it was rejected by the reader */
 	/* The client's address: allow/deny, PROXY out, transparent. */
 	struct acl allow, deny;
 	int proxy_protocol, proxy_line;
@@ -154,6 +164,8 @@ static const struct global_def global_defs[] = {
      "a number of seconds (0 for none)"},
     {"workers", KEY_AUTO_UINT, 1, CONFIG_WORKERS_MAX, FIELD(workers), 0,
      "auto or a number from"},
+    {"frame_timeout", KEY_SECONDS, 0, 0, FIELD(frame_timeout_ms), 0,
+     "a number of seconds (0 to wait for the timeout)"},
     {"maxconn_per_source", KEY_UINT, 0, 1000000, FIELD(maxconn_per_source), 0,
      "a number (0: no limit) from"},
 };
@@ -548,6 +560,7 @@ begin_section(struct parse *p, char *name)
 	sec->groups = calloc(1, sizeof(struct pgroup));
 	sec->ngroups = 1;
 	sec->pty = -1;
+	sec->reject_to = -1;
 	sec->transparent = -1;
 	sec->groups[0].file = p->file;
 	p->cur = sec;
@@ -1366,6 +1379,66 @@ exec_key(struct parse *p, struct psection *sec, const char *key, const char *v)
 	}
 }
 
+/* `fresh = OFFSET:be32 SECONDS`. Returns 0, or -1 when V is not that. */
+static int
+parse_fresh(const char *v, uint32_t *offset, uint32_t *ms)
+{
+	char *end;
+	unsigned long off;
+
+	if (*v < '0' || *v > '9')
+		return -1;
+	errno = 0;
+	off = strtoul(v, &end, 10);
+	if (errno != 0 || off > 65535 || strncmp(end, ":be32", 5) != 0 ||
+	    (end[5] != ' ' && end[5] != '\t'))
+		return -1;
+	end += 5;
+	end += strspn(end, " \t");
+	if (parse_seconds(end, false, ms) < 0)
+		return -1;
+	*offset = (uint32_t)off;
+	return 0;
+}
+
+/* `replay_window =` and `fresh =`: what rules a ranked service out for a
+ * first message it would otherwise take. */
+static void
+guard_key(struct parse *p, struct psection *sec, const char *key, const char *v)
+{
+	bool replay = strcmp(key, "replay_window") == 0;
+	int *line = replay ? &sec->replay_line : &sec->fresh_line;
+
+	if (sec->kind != SEC_SERVICE) {
+		perr(p,
+		     "[%s] takes an action only, not '%s': it has no "
+		     "signature for %s to rule out",
+		     sec->name, key, key);
+		return;
+	}
+	if (*line != 0) {
+		perr(p, "%s given twice in [%s] (first at line %d)", key,
+		     sec->name, *line);
+		return;
+	}
+	*line = p->line;
+	if (replay) {
+		if (parse_seconds(v, false, &sec->replay_window_ms) < 0)
+			perr(p,
+			     "replay_window: '%s' is not a number of seconds "
+			     "above 0",
+			     v);
+	} else if (parse_fresh(v, &sec->fresh_offset, &sec->fresh_ms) < 0) {
+		perr(p,
+		     "fresh: '%s' is not OFFSET:be32 SECONDS (the offset of "
+		     "a big-endian Unix time in the first message, and how "
+		     "far from now it may be; e.g. 15:be32 60)",
+		     v);
+	} else {
+		sec->has_fresh = true;
+	}
+}
+
 static void
 service_key(struct parse *p, struct psection *sec, const char *key,
             const char *v)
@@ -1422,6 +1495,31 @@ service_key(struct parse *p, struct psection *sec, const char *key,
 	if (strcmp(key, "exec") == 0 || strcmp(key, "execarg") == 0 ||
 	    strcmp(key, "pty") == 0) {
 		exec_key(p, sec, key, v);
+		return;
+	}
+	if (strcmp(key, "replay_window") == 0 || strcmp(key, "fresh") == 0) {
+		guard_key(p, sec, key, v);
+		return;
+	}
+	if (strcmp(key, "on_reject") == 0) {
+		if (special) {
+			perr(
+			    p,
+			    "[%s] takes an action only, not 'on_reject': it is "
+			    "where rejected connections go, not one that "
+			    "rejects",
+			    sec->name);
+		} else if (sec->on_reject_line != 0) {
+			perr(p,
+			     "on_reject given twice in [%s] (first at line %d)",
+			     sec->name, sec->on_reject_line);
+		} else if (*v == '\0') {
+			perr(p, "on_reject: empty (fallback, close or a "
+			        "service's name)");
+		} else {
+			sec->on_reject = xstrdup(v);
+			sec->on_reject_line = p->line;
+		}
 		return;
 	}
 	if (address_service_key(p, sec, key, v))
@@ -1527,6 +1625,17 @@ build(struct parse *p)
 			sec->backend = NULL;
 			sec->host = sec->port = NULL;
 			svc->pty = sec->pty == 1;
+			svc->replay_window_ms = sec->replay_window_ms;
+			svc->has_fresh = sec->has_fresh;
+			svc->fresh_offset = sec->fresh_offset;
+			svc->fresh_ms = sec->fresh_ms;
+			svc->on_reject = sec->reject_kind;
+			svc->reject_name = sec->on_reject;
+			sec->built = svc;
+			cfg->guards |= svc->replay_window_ms || svc->has_fresh;
+			if (svc->replay_window_ms > cfg->replay_window_max_ms)
+				cfg->replay_window_max_ms =
+				    svc->replay_window_ms;
 			svc->allow = sec->allow;
 			svc->deny = sec->deny;
 			memset(&sec->allow, 0, sizeof(sec->allow));
@@ -1601,6 +1710,14 @@ build(struct parse *p)
 			nsvc = cfg->nservices;
 	}
 	cfg->nservices = nsvc;
+	for (size_t i = 0; i < p->nsections; i++) {
+		struct psection *sec = &p->sections[i];
+		if (sec->built != NULL && sec->reject_to >= 0)
+			sec->built->reject_to =
+			    p->sections[sec->reject_to].built;
+		if (sec->built != NULL)
+			sec->on_reject = NULL; /* the service's now */
+	}
 }
 
 /* A service has at most one action, and the exec keys go together. */
@@ -1763,6 +1880,52 @@ check_binds(struct parse *p)
 	}
 }
 
+/* `on_reject`: needs connect, and names close, fallback or another ranked
+ * service. */
+static void
+check_reject(struct parse *p, struct psection *sec)
+{
+	const char *v = sec->on_reject;
+
+	sec->reject_to = -1;
+	if (v == NULL)
+		return;
+	if (sec->connect == NULL) {
+		add_error(p->errs, sec->file, sec->on_reject_line,
+		          "on_reject in [%s] without connect: only a backend "
+		          "can reject a connection",
+		          sec->name);
+		return;
+	}
+	if (strcmp(v, "close") == 0) {
+		sec->reject_kind = ON_REJECT_CLOSE;
+		return;
+	}
+	for (size_t i = 0; i < p->nsections; i++) {
+		struct psection *t = &p->sections[i];
+		if (t->name == NULL || strcmp(t->name, v) != 0)
+			continue;
+		if (t == sec) {
+			add_error(p->errs, sec->file, sec->on_reject_line,
+			          "on_reject in [%s] names [%s] itself: name "
+			          "fallback, close or another service",
+			          sec->name, v);
+			return;
+		}
+		sec->reject_kind = ON_REJECT_SERVICE;
+		sec->reject_to = (long)i;
+		return;
+	}
+	if (strcmp(v, "fallback") == 0) {
+		sec->reject_kind = ON_REJECT_SERVICE; /* absent: close */
+		return;
+	}
+	add_error(p->errs, sec->file, sec->on_reject_line,
+	          "on_reject in [%s]: '%s' is not fallback, close or the name "
+	          "of a service in this file",
+	          sec->name, v);
+}
+
 /* Cross-checks that need the whole file. */
 static void
 validate(struct parse *p)
@@ -1780,6 +1943,7 @@ validate(struct parse *p)
 		for (size_t g = 0; g < sec->ngroups; g++)
 			sigs |= sec->groups[g].lines > 0 || g > 0;
 		check_action(p, sec);
+		check_reject(p, sec);
 		check_address(p, sec);
 		if (sec->kind != SEC_SERVICE && sec->role_line != 0 && sigs)
 			add_error(
@@ -1828,6 +1992,7 @@ free_psections(struct parse *p)
 		free(sec->groups);
 		free(sec->name);
 		free(sec->connect);
+		free(sec->on_reject);
 		if (sec->backend != NULL)
 			freeaddrinfo(sec->backend);
 		free(sec->host);
@@ -1877,6 +2042,7 @@ config_load(const char *path, struct config **out, struct config_errors *errs)
 	cfg->path = xstrdup(path);
 	cfg->timeout_ms = 5000;
 	cfg->connect_timeout_ms = 10000;
+	cfg->frame_timeout_ms = 1000;
 	cfg->maxconn = 1024;
 	cfg->workers = 1;
 	cfg->max_peek = 8192;
@@ -1938,6 +2104,7 @@ config_unref(struct config *cfg)
 		struct service *svc = &cfg->services[i];
 		free(svc->name);
 		free(svc->connect);
+		free(svc->reject_name);
 		if (svc->backend != NULL)
 			freeaddrinfo(svc->backend);
 		free(svc->host);

@@ -29,6 +29,15 @@
 /* What happens to a connection a service takes. */
 enum action_kind { ACTION_CLOSE, ACTION_CONNECT, ACTION_EXEC };
 
+/* `on_reject`: what happens when a forward's backend rejects the
+ * connection (see reject.h). */
+enum on_reject {
+	ON_REJECT_NONE,    /* not given: the relay passes the close on */
+	ON_REJECT_SERVICE, /* to reject_to (NULL: [fallback] is absent, close)
+	                    */
+	ON_REJECT_CLOSE,   /* close the client */
+};
+
 /* One `string =` or `regex =` line. */
 struct sigdef {
 	struct sig *sig;
@@ -72,6 +81,15 @@ struct service {
 	 * NULL for other actions. */
 	char **argv;
 	bool pty; /* `pty = yes` */
+	/* Guards that rule the service out for a first message (see
+	 * matcher.c): `replay_window` (0: none) and `fresh`. */
+	uint32_t replay_window_ms;
+	bool has_fresh;
+	uint32_t fresh_offset; /* of the big-endian 32-bit Unix time */
+	uint32_t fresh_ms;     /* the largest distance from now allowed */
+	enum on_reject on_reject;
+	const struct service *reject_to; /* in the same configuration */
+	char *reject_name;               /* as written, or NULL */
 	/* Who may reach it: for other clients it is ruled out. */
 	struct acl allow, deny;
 	int proxy_protocol; /* `proxy_protocol = v1|v2`: 1 or 2; 0: none */
@@ -113,6 +131,9 @@ struct config {
 	/* With workers: how long a worker a reload replaced may go on
 	 * serving its connections before it is stopped; 0: no limit. */
 	uint32_t reload_grace_ms;
+	/* How long a begun framed first message may stay incomplete before
+	 * its signatures are judged on what came (0: until the timeout). */
+	uint32_t frame_timeout_ms;
 	unsigned maxconn;
 	unsigned workers; /* event-loop processes; 0: auto, one per core */
 	size_t max_peek;
@@ -135,6 +156,9 @@ struct config {
 	size_t ngroups;
 	struct sigdef *sigs;
 	size_t nsigs;
+	/* Some service has replay_window or fresh; the longest window. */
+	bool guards;
+	uint32_t replay_window_max_ms;
 	/* Who may connect at all; whose PROXY headers are trusted. */
 	struct acl allow, deny, proxy_from;
 	unsigned maxconn_per_source; /* 0: no limit */

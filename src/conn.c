@@ -12,7 +12,7 @@
  * same bytes in one piece): the next byte while looks are cheap,
  * geometrically more for a client that drips, with a short timer that
  * looks anyway in case it has stopped below the threshold. The decision
- * timer runs from accept.
+ * timer runs from accept; frame_timeout's, from the first byte.
  *
  * A dripping client also needs two things from the kernel. Under memory
  * pressure (a queue of many tiny segments) a socket is reported readable
@@ -47,6 +47,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "acl.h"
@@ -85,6 +86,8 @@ struct conn {
 	struct pace pace;
 	int lowat;     /* SO_RCVLOWAT as last set (1: the default) */
 	bool dripping; /* its receive buffer was fixed (see above) */
+	/* frame_timeout: armed at the first byte, while undecided. */
+	struct loop_timer *frame_timer;
 	/* Once decided. */
 	const char *service; /* name, owned by cfg */
 	struct action *act;  /* NULL once it is over */
@@ -93,6 +96,7 @@ struct conn {
 
 static void on_client(void *arg, int fd, unsigned events);
 static void on_timeout(void *arg);
+static void on_frame_timeout(void *arg);
 static void on_pace(void *arg);
 static void look(struct conn *c, int fd, unsigned events);
 static void conn_end(struct conn *c);
@@ -262,6 +266,8 @@ conn_accepted(struct engine *e, struct config *cfg, int fd,
 	       peer->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
 	                                   : sizeof(struct sockaddr_in));
 	c->m = matcher_new(c->cfg);
+	if (c->m != NULL)
+		matcher_set_replay(c->m, e->replay);
 	c->w = loop_watch(e->loop, fd, LOOP_IN | LOOP_RDHUP, on_client, c);
 	c->lowat = 1;
 	pace_init(&c->pace);
@@ -317,6 +323,8 @@ on_action_done(void *arg, const struct action_result *r)
 
 	c->act = NULL;
 	c->res = *r;
+	if (r->service != NULL)
+		c->service = r->service; /* on_reject moved it */
 	conn_end(c);
 }
 
@@ -358,6 +366,8 @@ decide(struct conn *c, const struct verdict *v)
 	}
 	loop_timer_free(c->timer);
 	c->timer = NULL;
+	loop_timer_free(c->frame_timer);
+	c->frame_timer = NULL;
 	loop_timer_free(c->pace_timer);
 	c->pace_timer = NULL;
 	matcher_free(c->m);
@@ -388,6 +398,7 @@ decide(struct conn *c, const struct verdict *v)
 	    .service = c->service,
 	    .connect_timeout_ms = c->cfg->connect_timeout_ms,
 	    .idle_timeout_ms = c->cfg->idle_timeout_ms,
+	    .decided = v->bytes,
 	    .splice_at_once = c->e->splice_at_once,
 	    .client = (struct sockaddr *)&c->peer,
 	    .local =
@@ -423,6 +434,15 @@ peek(struct conn *c)
 		         MSG_PEEK | MSG_DONTWAIT);
 	while (n < 0 && errno == EINTR);
 	return n;
+}
+
+/* The clock the guards read, when the configuration has any. */
+static void
+set_clock(struct conn *c)
+{
+	if (c->cfg->guards)
+		matcher_set_clock(c->m, (int64_t)time(NULL),
+		                  loop_now_ms(c->e->loop));
 }
 
 static void
@@ -510,6 +530,7 @@ look(struct conn *c, int fd, unsigned events)
 		conn_end(c);
 		return;
 	}
+	set_clock(c);
 	if (matcher_feed(c->m, c->e->peekbuf, (size_t)n, end, c->e->scratch,
 	                 &v)) {
 		decide(c, &v);
@@ -517,6 +538,18 @@ look(struct conn *c, int fd, unsigned events)
 	}
 	if (start_timers(c) < 0)
 		return;
+	/* A first message has begun: framed signatures give it
+	 * frame_timeout to complete (see matcher.c). Only a client still
+	 * undecided after its first bytes pays for the timer. */
+	if (n > 0 && c->frame_timer == NULL && c->cfg->frame_timeout_ms > 0 &&
+	    (c->cfg->timeout_ms == 0 ||
+	     c->cfg->frame_timeout_ms < c->cfg->timeout_ms)) {
+		c->frame_timer =
+		    loop_timer_new(c->e->loop, on_frame_timeout, c);
+		if (c->frame_timer != NULL)
+			loop_timer_arm(c->frame_timer,
+			               c->cfg->frame_timeout_ms);
+	}
 	/* Wake up for new bytes only, as many as pace.c says a look is
 	 * worth. */
 	uint32_t wait_ms;
@@ -571,9 +604,25 @@ on_timeout(void *arg)
 		n = 0;
 	if (n > 0 && c->first_us == 0)
 		c->first_us = loop_clock_us();
+	set_clock(c);
 	matcher_feed(c->m, c->e->peekbuf, (size_t)n, MATCHER_TIMEOUT,
 	             c->e->scratch, &v);
 	decide(c, &v);
+}
+
+static void
+on_frame_timeout(void *arg)
+{
+	struct conn *c = arg;
+	struct verdict v;
+	ssize_t n = peek(c);
+
+	if (n <= 0)
+		return; /* the client's own events will tell */
+	set_clock(c);
+	if (matcher_frames_due(c->m, c->e->peekbuf, (size_t)n, c->e->scratch,
+	                       &v))
+		decide(c, &v);
 }
 
 static void
@@ -603,6 +652,7 @@ conn_end(struct conn *c)
 		        status);
 	}
 	loop_timer_free(c->timer);
+	loop_timer_free(c->frame_timer);
 	loop_timer_free(c->pace_timer);
 	matcher_free(c->m);
 	if (c->w != NULL)

@@ -52,6 +52,7 @@
 #include "nofile.h"
 #include "pidfile.h"
 #include "privs.h"
+#include "replay.h"
 #include "sdnotify.h"
 #include "sockact.h"
 #include "workers.h"
@@ -78,6 +79,10 @@ struct daemon {
 	int devnull;
 	struct pidfile *pid;
 	struct privs ids;
+	/* The first messages that services with replay_window matched: made
+	 * with the first configuration that needs it, before any fork, kept
+	 * (with its size) until exit. NULL while none needs it. */
+	struct replay *replay;
 	bool relay_copy;       /* PORTSPLIT_RELAY=copy: no splice path */
 	bool relay_splice;     /* PORTSPLIT_RELAY=splice: splice at once */
 	struct sockact passed; /* listening sockets systemd passed */
@@ -153,6 +158,31 @@ check_nofile(const struct daemon *d, const struct config *cfg)
 	        "%lu: about %lu connections fit; raise the limit "
 	        "(LimitNOFILE= in the unit, ulimit -n) or lower maxconn",
 	        cfg->maxconn, need, per, NOFILE_RESERVE, limit, fits);
+}
+
+/* Makes the replay set when CFG is the first configuration that needs
+ * one; the engine, when this process has one, borrows it. */
+static void
+replay_prepare(struct daemon *d, const struct config *cfg)
+{
+	size_t slots;
+
+	if (d->replay == NULL && cfg->replay_window_max_ms > 0) {
+		slots = replay_slots(cfg->maxconn,
+		                     (cfg->replay_window_max_ms + 999) / 1000);
+		d->replay = replay_new(slots);
+		if (d->replay == NULL)
+			log_msg(
+			    LVL_ERROR,
+			    "replay_window: no memory for %zu entries (%s): "
+			    "replays are not recognised",
+			    slots, strerror(errno));
+		else
+			log_msg(LVL_INFO, "replay set: %zu entries, %zu KiB",
+			        slots, replay_bytes(d->replay) / 1024);
+	}
+	if (d->engine != NULL)
+		d->engine->replay = d->replay;
 }
 
 /* Tells systemd (when it listens) that D serves, and what. */
@@ -244,6 +274,7 @@ reload(struct daemon *d)
 			        strerror(errno));
 	}
 	log_set_verbosity((enum log_level)cfg->log_level, d->verbosity);
+	replay_prepare(d, cfg);
 	d->cfg = cfg;
 	config_unref(old);
 	log_msg(LVL_INFO, "reloaded: %zu services, %zu bind lines",
@@ -535,6 +566,7 @@ daemon_free(struct daemon *d)
 		close(d->sigpipe[1]);
 	}
 	engine_free(d->engine);
+	replay_free(d->replay);
 	config_unref(d->cfg);
 	privs_clear(&d->ids);
 	sockact_free(&d->passed);
@@ -601,6 +633,7 @@ daemon_engine(struct daemon *d, struct worker_share *share, int tally,
 		daemon_fail(d, "out of memory");
 		return -1;
 	}
+	d->engine->replay = d->replay;
 	d->engine->splice_at_once = d->relay_splice;
 	if (setup_signals(d) < 0) {
 		daemon_fail(d, "signals: %s", strerror(errno));
@@ -686,6 +719,7 @@ daemon_new(struct config *cfg, const struct daemon_opts *opts, unsigned nslots)
 		        "cannot raise the descriptor limit from %lu to %lu: %s",
 		        soft, hard, strerror(errno));
 	check_nofile(d, cfg);
+	replay_prepare(d, cfg);
 	return d;
 fail:
 	daemon_free(d);

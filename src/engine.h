@@ -23,6 +23,7 @@ struct conn;
 struct exec_table;
 struct relay_pool;
 struct resolver;
+struct replay;
 struct srccount;
 struct sig_scratch;
 struct worker_share;
@@ -55,6 +56,10 @@ struct engine {
 	 * TALLY is this process's count in it. NULL: one process. */
 	struct worker_share *share;
 	int tally;
+	/* The replay set of `replay_window` (replay.h), or NULL: not owned
+	 * (the daemon makes it before any worker is forked, so that all of
+	 * them share it). */
+	struct replay *replay;
 	/* Connections per client source (maxconn_per_source): the share's
 	 * table with workers, else this engine's own, made when first
 	 * needed (SOURCES_OWN). Each engine counts as owner TALLY. */

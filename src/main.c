@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "addr.h"
@@ -88,6 +89,22 @@ print_service(const struct config *cfg, const struct service *svc,
 	printf("  %-12s -> %s   (%s:%d)\n", label, action, svc->file,
 	       svc->line);
 	print_address(cfg, svc);
+	if (svc->has_fresh || svc->replay_window_ms > 0 ||
+	    svc->on_reject != ON_REJECT_NONE) {
+		printf("       ");
+		if (svc->has_fresh)
+			printf("fresh %u:be32 %gs; ", svc->fresh_offset,
+			       svc->fresh_ms / 1000.0);
+		if (svc->replay_window_ms > 0)
+			printf("replay_window %gs; ",
+			       svc->replay_window_ms / 1000.0);
+		if (svc->on_reject != ON_REJECT_NONE)
+			printf("on_reject %s",
+			       svc->on_reject == ON_REJECT_CLOSE ? "close"
+			       : svc->reject_to != NULL ? svc->reject_to->name
+			                                : "fallback (close)");
+		printf("\n");
+	}
 	for (size_t g = svc->first_group; g < svc->first_group + svc->ngroups;
 	     g++) {
 		const struct group *grp = &cfg->groups[g];
@@ -253,6 +270,8 @@ check(struct config *cfg)
 	print_seconds("connect_timeout", cfg->connect_timeout_ms);
 	printf(", ");
 	print_seconds("idle_timeout", cfg->idle_timeout_ms);
+	printf(", ");
+	print_seconds("frame_timeout", cfg->frame_timeout_ms);
 	printf(", log_level %s, ", log_level_name(cfg->log_level));
 	if (cfg->workers == 0)
 		printf("workers auto (%u here)\n", workers_auto());
@@ -309,12 +328,24 @@ slurp(const char *path, size_t *len)
 }
 
 /* Each file is what a client sent before waiting for an answer: it is fed
- * whole, and if that leaves the matcher undecided, the timer expires. */
+ * whole, and if that leaves the matcher undecided, frame_timeout passes
+ * (when it comes before the timeout), then the timer expires. The files
+ * are one run: with replay_window, a file identical to an earlier one that
+ * a guarded service took is a replay. */
 static int
 classify(struct config *cfg, char **files, int nfiles)
 {
 	struct sig_scratch *scratch = sig_scratch_new();
+	struct replay *replay = NULL;
+	struct timespec ts;
 	int rc = 0;
+
+	if (cfg->replay_window_max_ms > 0 &&
+	    (replay = replay_new(REPLAY_SLOTS_MIN)) == NULL) {
+		fprintf(stderr, "portsplit: out of memory\n");
+		exit(1);
+	}
+	clock_gettime(CLOCK_MONOTONIC, &ts);
 
 	for (int i = 0; i < nfiles; i++) {
 		size_t len;
@@ -334,7 +365,17 @@ classify(struct config *cfg, char **files, int nfiles)
 			fprintf(stderr, "portsplit: out of memory\n");
 			exit(1);
 		}
-		if (!matcher_feed(m, data, len, MATCHER_MORE, scratch, &v))
+		matcher_set_replay(m, replay);
+		matcher_set_clock(m, (int64_t)time(NULL),
+		                  (uint64_t)ts.tv_sec * 1000 +
+		                      (uint64_t)ts.tv_nsec / 1000000);
+		bool done =
+		    matcher_feed(m, data, len, MATCHER_MORE, scratch, &v);
+		if (!done && cfg->frame_timeout_ms > 0 &&
+		    (cfg->timeout_ms == 0 ||
+		     cfg->frame_timeout_ms < cfg->timeout_ms))
+			done = matcher_frames_due(m, data, len, scratch, &v);
+		if (!done)
 			matcher_feed(m, data, len, MATCHER_TIMEOUT, scratch,
 			             &v);
 		matcher_explain(m, &v, why, sizeof(why));
@@ -344,6 +385,7 @@ classify(struct config *cfg, char **files, int nfiles)
 		free(data);
 	}
 	sig_scratch_free(scratch);
+	replay_free(replay);
 	config_unref(cfg);
 	return rc;
 }

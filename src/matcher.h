@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "config.h"
+#include "replay.h"
 #include "sig.h"
 
 /* Why the data would not grow any more. */
@@ -69,6 +70,22 @@ void matcher_set_specials(struct matcher *m, const struct service *fallback,
 bool matcher_feed(struct matcher *m, const uint8_t *data, size_t len,
                   enum matcher_end end, struct sig_scratch *scratch,
                   struct verdict *v);
+
+/* The set that `replay_window` checks and fills (NULL, the default: the
+ * window is not checked, nothing is remembered). R must outlive M. */
+void matcher_set_replay(struct matcher *m, struct replay *r);
+/* The clock the guards read: UNIX_S (wall clock, seconds) for `fresh`,
+ * MONO_MS (a monotonic clock shared by every process) for
+ * `replay_window`. Set it before each feed when the configuration has
+ * guards (config->guards); it starts at 0. */
+void matcher_set_clock(struct matcher *m, int64_t unix_s, uint64_t mono_ms);
+/* `frame_timeout` has passed since the client's first byte: framed first
+ * messages still incomplete in the LEN bytes at DATA are judged as they
+ * are (their signatures as on final data; a service that needs its whole
+ * first message is ruled out). Returns like matcher_feed() with
+ * MATCHER_MORE. */
+bool matcher_frames_due(struct matcher *m, const uint8_t *data, size_t len,
+                        struct sig_scratch *scratch, struct verdict *v);
 
 /* Writes why V was reached: the signature that matched, or the state of
  * each service before the final evaluation. */
