@@ -1709,6 +1709,7 @@ build(struct parse *p)
 		if (pass == 0)
 			nsvc = cfg->nservices;
 	}
+	cfg->nbuilt = cfg->nservices;
 	cfg->nservices = nsvc;
 	for (size_t i = 0; i < p->nsections; i++) {
 		struct psection *sec = &p->sections[i];
@@ -2098,9 +2099,7 @@ config_unref(struct config *cfg)
 			freeaddrinfo(cfg->binds[i].ai);
 	}
 	free(cfg->binds);
-	for (size_t i = 0; i < cfg->nservices + (cfg->fallback != NULL) +
-	                           (cfg->timeout != NULL) + cfg->nroles;
-	     i++) {
+	for (size_t i = 0; i < cfg->nbuilt; i++) {
 		struct service *svc = &cfg->services[i];
 		free(svc->name);
 		free(svc->connect);
@@ -2188,9 +2187,7 @@ config_identity(const struct config *cfg, struct privs *id,
 			          "group '%s' does not exist", cfg->group);
 	}
 	/* Transparent connections bind to the clients' addresses. */
-	for (size_t i = 0; i < cfg->nservices + (cfg->fallback != NULL) +
-	                           (cfg->timeout != NULL) + cfg->nroles;
-	     i++)
+	for (size_t i = 0; i < cfg->nbuilt; i++)
 		id->keep_net_admin |= cfg->services[i].transparent;
 	if (errs->n == before && privs_lookup_groups(id) < 0)
 		add_error(errs, cfg->path, cfg->user_line,
@@ -2237,8 +2234,7 @@ config_offered(const struct service *svc, int bind)
 void
 config_check_names(const struct config *cfg, struct config_errors *errs)
 {
-	size_t n = cfg->nservices + (cfg->fallback != NULL) +
-	           (cfg->timeout != NULL) + cfg->nroles;
+	size_t n = cfg->nbuilt;
 
 	for (size_t i = 0; i < n; i++) {
 		const struct service *svc = &cfg->services[i];

@@ -149,6 +149,8 @@ struct config {
 	char *sig_path;           /* colon-separated folders */
 	struct service *services; /* ranked, in file order */
 	size_t nservices;
+	size_t
+	    nbuilt; /* slots of services[] filled: ranked, then the specials */
 	struct service *fallback; /* NULL when not configured */
 	struct service *timeout;  /* NULL when not configured */
 	size_t nroles;            /* `role =` sections, after the special two */

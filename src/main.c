@@ -253,10 +253,7 @@ check(struct config *cfg)
 	              "no [fallback] section");
 	print_service(cfg, cfg->timeout, "[timeout]", "no [timeout] section");
 	/* A listener's own fallback or timeout (role =), after the two. */
-	for (size_t i = cfg->nservices;
-	     i < cfg->nservices + (cfg->fallback != NULL) +
-	             (cfg->timeout != NULL) + cfg->nroles;
-	     i++) {
+	for (size_t i = cfg->nservices; i < cfg->nbuilt; i++) {
 		char label[64];
 		if (&cfg->services[i] == cfg->fallback ||
 		    &cfg->services[i] == cfg->timeout)
