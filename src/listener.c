@@ -189,29 +189,6 @@ listen_failed(char *err, size_t errlen, const char *name, int e)
 		         "systemd bind it: the socket unit)");
 }
 
-/* The same address and port (and IPv6 scope). */
-static bool
-same_addr(const struct sockaddr *a, const struct sockaddr *b)
-{
-	if (a->sa_family != b->sa_family)
-		return false;
-	if (a->sa_family == AF_INET) {
-		const struct sockaddr_in *x = (const void *)a,
-		                         *y = (const void *)b;
-		return x->sin_port == y->sin_port &&
-		       x->sin_addr.s_addr == y->sin_addr.s_addr;
-	}
-	if (a->sa_family == AF_INET6) {
-		const struct sockaddr_in6 *x = (const void *)a,
-		                          *y = (const void *)b;
-		return x->sin6_port == y->sin6_port &&
-		       x->sin6_scope_id == y->sin6_scope_id &&
-		       memcmp(&x->sin6_addr, &y->sin6_addr,
-		              sizeof(x->sin6_addr)) == 0;
-	}
-	return false;
-}
-
 static void
 bound_free(struct bound *b)
 {
@@ -297,7 +274,7 @@ static struct bound *
 find_bound(struct bound *list, const struct addrinfo *ai)
 {
 	while (list != NULL &&
-	       !same_addr((struct sockaddr *)&list->addr, ai->ai_addr))
+	       !sockact_same_addr((struct sockaddr *)&list->addr, ai->ai_addr))
 		list = list->next;
 	return list;
 }
