@@ -12,25 +12,7 @@
 #include "config.h"
 #include "log.h"
 #include "unit.h"
-
-static char *
-read_all(const char *path)
-{
-	FILE *f = fopen(path, "r");
-	char *buf;
-	long n;
-
-	if (f == NULL)
-		return NULL;
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	rewind(f);
-	buf = calloc(1, (size_t)n + 1);
-	if (fread(buf, 1, (size_t)n, f) != (size_t)n)
-		buf[0] = '\0';
-	fclose(f);
-	return buf;
-}
+#include "unit_config.h"
 
 static void
 golden(void)
@@ -51,7 +33,7 @@ golden(void)
 		files++;
 		snprintf(errpath, sizeof(errpath), "%.*s.err", (int)len - 4,
 		         e->d_name);
-		char *want = read_all(errpath);
+		char *want = unit_slurp(errpath, NULL);
 		if (config_load(e->d_name, &cfg, &errs) == 0)
 			config_unref(cfg);
 		for (size_t i = 0; i < errs.n; i++) {
@@ -68,34 +50,19 @@ golden(void)
 	ok(files >= 10, "%d golden configurations found", files);
 }
 
-static struct config *
-load(const char *text)
-{
-	struct config *cfg = NULL;
-	struct config_errors errs;
-	const char *path = unit_tmpfile(text);
-
-	if (config_load(path, &cfg, &errs) < 0)
-		for (size_t i = 0; i < errs.n; i++)
-			printf("# %s\n", errs.lines[i]);
-	config_errors_free(&errs);
-	unlink(path);
-	return cfg;
-}
-
 static void
 values(void)
 {
 	struct config *cfg;
 
-	cfg = load("bind = 127.0.0.1:1\n"
-	           "[a]\n"
-	           "string = abc ; a comment after white space\n"
-	           "string = a;b\n"
-	           "string = \\3B\n"
-	           "   regex = x  \n"
-	           "string: colon\n"
-	           "connect = 127.0.0.1:2\n");
+	cfg = unit_config("bind = 127.0.0.1:1\n"
+	                  "[a]\n"
+	                  "string = abc ; a comment after white space\n"
+	                  "string = a;b\n"
+	                  "string = \\3B\n"
+	                  "   regex = x  \n"
+	                  "string: colon\n"
+	                  "connect = 127.0.0.1:2\n");
 	ok(cfg != NULL && cfg->nsigs == 5, "inline comments config loads");
 	if (cfg != NULL) {
 		ok_str(cfg->sigs[0].text, "abc", "' ;' starts a comment");
@@ -113,27 +80,30 @@ values(void)
 		   "defaults as SPEC §2 says");
 		config_unref(cfg);
 	}
-	cfg = load("bind = 127.0.0.1:1\ntimeout = 0.25\nidle_timeout = 0\n"
-	           "[a]\nstring = x\n");
+	cfg =
+	    unit_config("bind = 127.0.0.1:1\ntimeout = 0.25\nidle_timeout = 0\n"
+	                "[a]\nstring = x\n");
 	ok(cfg != NULL && cfg->timeout_ms == 250 && cfg->idle_timeout_ms == 0,
 	   "decimal timeouts");
 	ok(cfg != NULL && cfg->services[0].action == ACTION_CLOSE,
 	   "a service without an action closes");
 	config_unref(cfg);
 
-	cfg = load("bind = ::1:7898\nbind = :::7899\nbind = 127.0.0.1:7898\n"
-	           "[tls]\nstring = \\16\\03\\01\n"
-	           "[fallback]\nconnect = 127.0.0.1:80\n"
-	           "[timeout]\nconnect = 127.0.0.1:25\n");
+	cfg = unit_config(
+	    "bind = ::1:7898\nbind = :::7899\nbind = 127.0.0.1:7898\n"
+	    "[tls]\nstring = \\16\\03\\01\n"
+	    "[fallback]\nconnect = 127.0.0.1:80\n"
+	    "[timeout]\nconnect = 127.0.0.1:25\n");
 	ok(cfg != NULL && cfg->nbinds == 3 && cfg->nservices == 1 &&
 	       cfg->fallback != NULL && cfg->timeout != NULL,
 	   "the original Portsplit syntax loads");
 	config_unref(cfg);
 
-	cfg = load("bind = 127.0.0.1:1\nlog = /tmp/x.log\nuser = nobody\n"
-	           "[sh]\nstring = x\nexecarg = -c\nexec = sh\n"
-	           "execarg = echo  two  spaces\nexecarg =\npty = yes\n"
-	           "[timeout]\nexec = cat\n");
+	cfg =
+	    unit_config("bind = 127.0.0.1:1\nlog = /tmp/x.log\nuser = nobody\n"
+	                "[sh]\nstring = x\nexecarg = -c\nexec = sh\n"
+	                "execarg = echo  two  spaces\nexecarg =\npty = yes\n"
+	                "[timeout]\nexec = cat\n");
 	ok(cfg != NULL, "exec config loads");
 	if (cfg != NULL) {
 		char **a = cfg->services[0].argv;
@@ -173,18 +143,19 @@ reader_edges(void)
 		       "a missing file: no line number, 'cannot open'");
 	config_errors_free(&errs);
 
-	cfg = load("\xef\xbb\xbf"
-	           "bind = 127.0.0.1:1\n[a]\nstring = x\n");
+	cfg = unit_config("\xef\xbb\xbf"
+	                  "bind = 127.0.0.1:1\n[a]\nstring = x\n");
 	ok(cfg != NULL && cfg->nbinds == 1, "a UTF-8 BOM before line 1");
 	config_unref(cfg);
 
-	cfg = load("bind = 127.0.0.1:1\ntimeout = 0\n[a]\nstring = x\n");
+	cfg = unit_config("bind = 127.0.0.1:1\ntimeout = 0\n[a]\nstring = x\n");
 	ok(cfg != NULL && cfg->timeout_ms == 0,
 	   "timeout = 0: no limit, as in the original Portsplit");
 	config_unref(cfg);
 
-	cfg = load("bind = :::1\nbind = [::]:2\nbind = :::3\n"
-	           "bind = 127.0.0.1:3\nbind = ::1:4\n[a]\nstring = x\n");
+	cfg =
+	    unit_config("bind = :::1\nbind = [::]:2\nbind = :::3\n"
+	                "bind = 127.0.0.1:3\nbind = ::1:4\n[a]\nstring = x\n");
 	ok(cfg != NULL && cfg->nbinds == 5 && cfg->binds[0].dual_stack &&
 	       !cfg->binds[1].dual_stack && !cfg->binds[2].dual_stack &&
 	       cfg->binds[2].ipv4_line == 4 && !cfg->binds[4].dual_stack,
@@ -192,8 +163,8 @@ reader_edges(void)
 	   "::1 are not");
 	config_unref(cfg);
 
-	cfg = load("bind = 127.0.0.1:1\n[a]\nstring = x\nconnect = "
-	           "localhost:2\n[b]\nstring = y\nconnect = ::1:3\n");
+	cfg = unit_config("bind = 127.0.0.1:1\n[a]\nstring = x\nconnect = "
+	                  "localhost:2\n[b]\nstring = y\nconnect = ::1:3\n");
 	ok(cfg != NULL && cfg->services[0].backend == NULL &&
 	       strcmp(cfg->services[0].host, "localhost") == 0 &&
 	       strcmp(cfg->services[0].port, "2") == 0 &&

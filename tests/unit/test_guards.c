@@ -7,29 +7,13 @@
 #include "config.h"
 #include "matcher.h"
 #include "unit.h"
+#include "unit_config.h"
 
 static struct sig_scratch *scratch;
 static struct replay *set;
 static char why[512];
 
 #define NOW 1700000000
-
-static struct config *
-load(const char *text)
-{
-	struct config *cfg;
-	struct config_errors errs;
-	const char *path = unit_tmpfile(text);
-
-	if (config_load(path, &cfg, &errs) < 0) {
-		for (size_t i = 0; i < errs.n; i++)
-			printf("# %s\n", errs.lines[i]);
-		printf("not ok - test config loads\n");
-		exit(1);
-	}
-	unlink(path);
-	return cfg;
-}
 
 /* A first message of the test protocol: a 16-bit length, 0x38, then a
  * big-endian Unix time T, then FILL bytes of X. */
@@ -87,7 +71,7 @@ static const char *cfgtext = "bind = 127.0.0.1:1\n"
 static void
 fresh_and_replay(void)
 {
-	struct config *cfg = load(cfgtext);
+	struct config *cfg = unit_config_must(cfgtext);
 	uint8_t a[64], b[64];
 	size_t la = message(a, NOW - 10, 20, 'a');
 	size_t lb = message(b, NOW + 40, 20, 'b');
@@ -133,7 +117,7 @@ fresh_and_replay(void)
 static void
 whole_message(void)
 {
-	struct config *cfg = load(cfgtext);
+	struct config *cfg = unit_config_must(cfgtext);
 	uint8_t a[64];
 	size_t la = message(a, NOW, 20, 'w');
 	struct matcher *m;
@@ -187,17 +171,18 @@ whole_message(void)
 static void
 frames_due(void)
 {
-	struct config *cfg = load("bind = 127.0.0.1:1\n"
-	                          "frame_timeout = 0.5\n"
-	                          "[search]\nframe = 0:be16+2\n"
-	                          "regex = (?s)..\\x38.*?needle\n"
-	                          "connect = 127.0.0.1:2\n"
-	                          "[early]\nframe = 0:be16+2\n"
-	                          "regex = (?s)\\x00.\\x39\n"
-	                          "connect = 127.0.0.1:2\n"
-	                          "[plain]\nstring = \\00\\40\\38ABC\n"
-	                          "connect = 127.0.0.1:3\n"
-	                          "[fallback]\nconnect = 127.0.0.1:4\n");
+	struct config *cfg =
+	    unit_config_must("bind = 127.0.0.1:1\n"
+	                     "frame_timeout = 0.5\n"
+	                     "[search]\nframe = 0:be16+2\n"
+	                     "regex = (?s)..\\x38.*?needle\n"
+	                     "connect = 127.0.0.1:2\n"
+	                     "[early]\nframe = 0:be16+2\n"
+	                     "regex = (?s)\\x00.\\x39\n"
+	                     "connect = 127.0.0.1:2\n"
+	                     "[plain]\nstring = \\00\\40\\38ABC\n"
+	                     "connect = 127.0.0.1:3\n"
+	                     "[fallback]\nconnect = 127.0.0.1:4\n");
 	const uint8_t part[] = {0x00, 0x40, 0x38, 'x', 'n', 'e', 'e'};
 	const uint8_t early[] = {0x00, 0x40, 0x39, 'x'};
 	const uint8_t two[] = {0x00, 0x41};
@@ -246,14 +231,15 @@ frames_due(void)
 static void
 joined_message(void)
 {
-	struct config *cfg = load("bind = 127.0.0.1:1\n"
-	                          "[hello]\nframe = 3:be16+5 join 6:be24+9\n"
-	                          "regex = (?s)\\x16\\x03\\x01..\\x01\n"
-	                          "replay_window = 60\n"
-	                          "connect = 127.0.0.1:2\n"
-	                          "[lower]\nstring = \\16\n"
-	                          "connect = 127.0.0.1:3\n"
-	                          "[fallback]\nconnect = 127.0.0.1:4\n");
+	struct config *cfg =
+	    unit_config_must("bind = 127.0.0.1:1\n"
+	                     "[hello]\nframe = 3:be16+5 join 6:be24+9\n"
+	                     "regex = (?s)\\x16\\x03\\x01..\\x01\n"
+	                     "replay_window = 60\n"
+	                     "connect = 127.0.0.1:2\n"
+	                     "[lower]\nstring = \\16\n"
+	                     "connect = 127.0.0.1:3\n"
+	                     "[fallback]\nconnect = 127.0.0.1:4\n");
 	/* A 16-byte handshake message (type 1, length 12) in two records of
 	 * 6 and 10 bytes. */
 	uint8_t split[26] = {0x16, 0x03, 0x01, 0x00, 0x06, 0x01, 0x00,

@@ -6,25 +6,9 @@
 #include "config.h"
 #include "matcher.h"
 #include "unit.h"
+#include "unit_config.h"
 
 static struct sig_scratch *scratch;
-
-static struct config *
-load(const char *text)
-{
-	struct config *cfg;
-	struct config_errors errs;
-	const char *path = unit_tmpfile(text);
-
-	if (config_load(path, &cfg, &errs) < 0) {
-		for (size_t i = 0; i < errs.n; i++)
-			printf("# %s\n", errs.lines[i]);
-		printf("not ok - test config loads\n");
-		exit(1);
-	}
-	unlink(path);
-	return cfg;
-}
 
 /* Feeds DATA whole; returns the service name, or "pending". */
 static const char *
@@ -72,11 +56,12 @@ static void
 rules(void)
 {
 	struct verdict v;
-	struct config *cfg = load("bind = 127.0.0.1:1\n"
-	                          "[a]\nstring = ABCD\nconnect = 127.0.0.1:2\n"
-	                          "[b]\nstring = AB\nconnect = 127.0.0.1:3\n"
-	                          "[c]\nregex = X+Y\n"
-	                          "[fallback]\nconnect = 127.0.0.1:4\n");
+	struct config *cfg =
+	    unit_config_must("bind = 127.0.0.1:1\n"
+	                     "[a]\nstring = ABCD\nconnect = 127.0.0.1:2\n"
+	                     "[b]\nstring = AB\nconnect = 127.0.0.1:3\n"
+	                     "[c]\nregex = X+Y\n"
+	                     "[fallback]\nconnect = 127.0.0.1:4\n");
 
 	/* Rule 2: a lower match waits while a higher service is undecided. */
 	ok_str(FEED(cfg, "AB", MATCHER_MORE), "pending",
@@ -116,9 +101,9 @@ rules(void)
 	config_unref(cfg);
 
 	/* Any of a service's lines matches; max_peek makes data final. */
-	cfg = load("bind = 127.0.0.1:1\nmax_peek = 8\n"
-	           "[s]\nstring = SSH-\nregex = (?s).*?needle\n"
-	           "[timeout]\nconnect = 127.0.0.1:5\n");
+	cfg = unit_config_must("bind = 127.0.0.1:1\nmax_peek = 8\n"
+	                       "[s]\nstring = SSH-\nregex = (?s).*?needle\n"
+	                       "[timeout]\nconnect = 127.0.0.1:5\n");
 	ok_str(FEED(cfg, "SSH-2.0", MATCHER_MORE), "s",
 	       "a string line matches");
 	ok_str(FEED(cfg, "a needle", MATCHER_MORE), "s",
@@ -135,9 +120,9 @@ rules(void)
 
 	/* Only the special sections: talkers go to fallback, silent clients
 	 * wait for the timer. */
-	cfg = load("bind = 127.0.0.1:1\n"
-	           "[fallback]\nconnect = 127.0.0.1:4\n"
-	           "[timeout]\nconnect = 127.0.0.1:5\n");
+	cfg = unit_config_must("bind = 127.0.0.1:1\n"
+	                       "[fallback]\nconnect = 127.0.0.1:4\n"
+	                       "[timeout]\nconnect = 127.0.0.1:5\n");
 	ok_str(FEED(cfg, "", MATCHER_MORE), "pending",
 	       "no ranked service: a silent client waits");
 	ok_str(FEED(cfg, "", MATCHER_TIMEOUT), "timeout",
@@ -153,10 +138,10 @@ framing(void)
 	struct verdict v;
 	/* A TLS-like record: type 0x16, version, 16-bit length; [named]
 	 * searches for a name inside the first record only. */
-	struct config *cfg = load("bind = 127.0.0.1:1\n"
-	                          "[named]\nframe = 3:be16+5\n"
-	                          "regex = \\x16(?s).*?example\n"
-	                          "[plain]\nstring = \\16\n");
+	struct config *cfg = unit_config_must("bind = 127.0.0.1:1\n"
+	                                      "[named]\nframe = 3:be16+5\n"
+	                                      "regex = \\x16(?s).*?example\n"
+	                                      "[plain]\nstring = \\16\n");
 	static const char rec_other[] = "\x16\x03\x01\x00\x05hello";
 	static const char rec_named[] = "\x16\x03\x01\x00\x07"
 	                                "example";
@@ -180,13 +165,13 @@ static void
 segmentation(void)
 {
 	struct config *cfg =
-	    load("bind = 127.0.0.1:1\nmax_peek = 64\n"
-	         "[a]\nstring = ABCA\nregex = AB(?=CC)\n"
-	         "[b]\nregex = A[BC]*D$\n"
-	         "[c]\nframe = 1:u8+2\nregex = \\x03(?s).*?BB\n"
-	         "[d]\nstring = AB\nregex = \\x03\n"
-	         "[e]\nregex = (?:C|D)+?A\n"
-	         "[fallback]\nconnect = 127.0.0.1:9\n");
+	    unit_config_must("bind = 127.0.0.1:1\nmax_peek = 64\n"
+	                     "[a]\nstring = ABCA\nregex = AB(?=CC)\n"
+	                     "[b]\nregex = A[BC]*D$\n"
+	                     "[c]\nframe = 1:u8+2\nregex = \\x03(?s).*?BB\n"
+	                     "[d]\nstring = AB\nregex = \\x03\n"
+	                     "[e]\nregex = (?:C|D)+?A\n"
+	                     "[fallback]\nconnect = 127.0.0.1:9\n");
 	static const char alphabet[] = "ABCD\x03\x02";
 	unsigned seed = 12345;
 	int mismatches = 0, inputs = 2000;
@@ -244,10 +229,11 @@ static void
 ruled_out(void)
 {
 	struct verdict v;
-	struct config *cfg = load("bind = 127.0.0.1:1\n"
-	                          "[a]\nstring = AB\nconnect = 127.0.0.1:2\n"
-	                          "[b]\nstring = A\nconnect = 127.0.0.1:3\n"
-	                          "[fallback]\nconnect = 127.0.0.1:4\n");
+	struct config *cfg =
+	    unit_config_must("bind = 127.0.0.1:1\n"
+	                     "[a]\nstring = AB\nconnect = 127.0.0.1:2\n"
+	                     "[b]\nstring = A\nconnect = 127.0.0.1:3\n"
+	                     "[fallback]\nconnect = 127.0.0.1:4\n");
 	struct matcher *m = matcher_new(cfg);
 
 	matcher_rule_out(m, 0);

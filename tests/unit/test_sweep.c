@@ -28,6 +28,7 @@
 #include "config.h"
 #include "matcher.h"
 #include "unit.h"
+#include "unit_config.h"
 
 #define MAX_MSG 8192
 
@@ -51,21 +52,6 @@ struct tally {
 };
 
 static struct config *
-load_text(const char *text)
-{
-	const char *path = unit_tmpfile(text);
-	struct config *cfg = NULL;
-	struct config_errors errs;
-
-	if (config_load(path, &cfg, &errs) < 0)
-		for (size_t i = 0; i < errs.n; i++)
-			printf("# %s\n", errs.lines[i]);
-	config_errors_free(&errs);
-	unlink(path);
-	return cfg;
-}
-
-static struct config *
 load_one(const char *name, const char *args)
 {
 	char text[40000];
@@ -74,7 +60,7 @@ load_one(const char *name, const char *args)
 	         "bind = 127.0.0.1:1\nsignature_path = %s\n[%s]\n"
 	         "signature = %s %s\n",
 	         libdir, name, name, args);
-	return load_text(text);
+	return unit_config(text);
 }
 
 /* The configuration of test_library's all_in_one: refinements first with
@@ -131,7 +117,7 @@ load_all(void)
 		fprintf(f, "[%s]\nsignature = %s\n", names[i], names[i]);
 	}
 	fclose(f);
-	cfg = load_text(text);
+	cfg = unit_config(text);
 	free(text);
 	return cfg;
 }

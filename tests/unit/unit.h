@@ -60,4 +60,28 @@ unit_tmpfile(const char *text)
 	return path;
 }
 
+/* Reads the file PATH whole into a malloc'd buffer with a NUL byte after
+ * its end (so text can be used as a string); its length in *LEN when LEN
+ * is not NULL. Returns NULL when PATH cannot be opened. */
+static inline void *
+unit_slurp(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	char *buf;
+	long n;
+	size_t got;
+
+	if (f == NULL)
+		return NULL;
+	fseek(f, 0, SEEK_END);
+	n = ftell(f);
+	rewind(f);
+	buf = calloc(1, n > 0 ? (size_t)n + 1 : 1);
+	got = buf != NULL && n > 0 ? fread(buf, 1, (size_t)n, f) : 0;
+	fclose(f);
+	if (len != NULL)
+		*len = got;
+	return buf;
+}
+
 #endif
