@@ -14,18 +14,9 @@
 #include <sanitizer/asan_interface.h>
 #include <unistd.h>
 
+#include "../unit/sigargs.h" /* the arguments the unit tests use */
 #include "config.h"
 #include "matcher.h"
-
-/* Arguments for the parameterised signatures (as the unit tests use). */
-static const struct {
-	const char *name, *args;
-} params[] = {
-    {"tls-sni", "example.org *.example.org"},
-    {"tls-alpn", "h2 http/1.1"},
-    {"tls-sni-alpn", "example.org *.example.org -- h2 http/1.1"},
-    {"http-host", "127.0.0.1 localhost example.org *.example.org"},
-};
 
 #define NCONFIGS 3
 static struct config *configs[NCONFIGS];
@@ -36,15 +27,6 @@ struct outcome {
 	const struct service *service;
 	size_t bytes;
 };
-
-static const char *
-args_of(const char *name)
-{
-	for (size_t i = 0; i < sizeof(params) / sizeof(params[0]); i++)
-		if (strcmp(params[i].name, name) == 0)
-			return params[i].args;
-	return "";
-}
 
 static int
 by_name(const void *a, const void *b)
@@ -71,7 +53,7 @@ make_config(const char *dir, const char *file, char **names, size_t n,
 	        SIGNATURE_DIR, globals);
 	for (size_t i = 0; i < n; i++)
 		fprintf(f, "[s-%s]\nsignature = %s %s\nconnect = 127.0.0.1:9\n",
-		        names[i], names[i], args_of(names[i]));
+		        names[i], names[i], sigargs_args(names[i]));
 	if (specials)
 		fprintf(f, "[fallback]\nconnect = 127.0.0.1:9\n"
 		           "[timeout]\nconnect = 127.0.0.1:9\n");

@@ -20,27 +20,18 @@
  * Parameterised signatures are given fixed arguments; they belong to the
  * family of the protocol they refine (tls-sni and tls-alpn to tls,
  * http-host to http), whose samples they may match. */
-#include <dirent.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "config.h"
 #include "matcher.h"
+#include "siglib.h"
 #include "unit.h"
 
 #define RANDOM_INPUTS 10000
 /* At most this many random inputs in 10000 may match one signature. */
 #define RANDOM_MAX_MATCHES 2
-
-static const struct {
-	const char *name, *args, *family;
-} params[] = {
-    {"tls-sni", "example.org *.example.org", "tls"},
-    {"tls-alpn", "h2 http/1.1", "tls"},
-    {"tls-sni-alpn", "example.org *.example.org -- h2 http/1.1", "tls"},
-    {"http-host", "127.0.0.1 localhost example.org *.example.org", "http"},
-};
 
 struct lsig {
 	char name[64];
@@ -49,153 +40,42 @@ struct lsig {
 	unsigned random_bytes, random_text;
 };
 
-struct sample {
-	char path[1024];
-	char proto[256];
-	uint8_t *data;
-	size_t len;
-};
-
 static struct lsig sigs[64];
 static size_t nsigs;
 static struct sample *samples;
 static size_t nsamples;
 static struct sig_scratch *scratch;
 
-static const char *
-family_of(const char *name)
-{
-	for (size_t i = 0; i < sizeof(params) / sizeof(params[0]); i++)
-		if (strcmp(params[i].name, name) == 0)
-			return params[i].family;
-	return name;
-}
-
-static const char *
-args_of(const char *name)
-{
-	for (size_t i = 0; i < sizeof(params) / sizeof(params[0]); i++)
-		if (strcmp(params[i].name, name) == 0)
-			return params[i].args;
-	return "";
-}
-
-static struct config *
-load_with(const char *libdir, const char *name, const char *args)
-{
-	char text[8192], path[64] = "/tmp/portsplit-lib-XXXXXX";
-	struct config *cfg = NULL;
-	struct config_errors errs;
-	int fd = mkstemp(path);
-
-	if (snprintf(text, sizeof(text),
-	             "bind = 127.0.0.1:1\nsignature_path = %s\n[%s]\n"
-	             "signature = %s %s\n",
-	             libdir, name, name, args) >= (int)sizeof(text))
-		fd = -1;
-	if (fd < 0 || write(fd, text, strlen(text)) != (ssize_t)strlen(text)) {
-		perror(path);
-		exit(1);
-	}
-	close(fd);
-	if (config_load(path, &cfg, &errs) < 0)
-		for (size_t i = 0; i < errs.n; i++)
-			printf("# %s\n", errs.lines[i]);
-	config_errors_free(&errs);
-	unlink(path);
-	return cfg;
-}
-
-static int
-by_name(const void *a, const void *b)
-{
-	return strcmp(((const struct lsig *)a)->name,
-	              ((const struct lsig *)b)->name);
-}
-
 static void
 load_library(const char *libdir)
 {
-	DIR *d = opendir(libdir);
-	struct dirent *e;
+	static char names[64][64];
+	int n = siglib_names(libdir, names, 64);
 
-	if (d == NULL) {
+	if (n < 0) {
 		printf("not ok - cannot open %s\n", libdir);
 		exit(1);
 	}
-	while ((e = readdir(d)) != NULL && nsigs < 64) {
-		size_t len = strlen(e->d_name);
-		if (len < 5 || strcmp(e->d_name + len - 4, ".ini") != 0)
-			continue;
-		snprintf(sigs[nsigs].name, sizeof(sigs[nsigs].name), "%.*s",
-		         (int)len - 4, e->d_name);
-		nsigs++;
-	}
-	closedir(d);
-	qsort(sigs, nsigs, sizeof(sigs[0]), by_name);
-	for (size_t i = 0; i < nsigs; i++) {
-		sigs[i].family = family_of(sigs[i].name);
-		sigs[i].cfg =
-		    load_with(libdir, sigs[i].name, args_of(sigs[i].name));
-		ok(sigs[i].cfg != NULL, "signature %s loads", sigs[i].name);
+	for (nsigs = 0; nsigs < (size_t)n; nsigs++) {
+		struct lsig *l = &sigs[nsigs];
+		snprintf(l->name, sizeof(l->name), "%s", names[nsigs]);
+		l->family = sigargs_family(l->name);
+		l->cfg = siglib_config(libdir, l->name, sigargs_args(l->name));
+		ok(l->cfg != NULL, "signature %s loads", l->name);
 	}
 	ok(nsigs >= 20, "the library has %zu signatures (20 or more)", nsigs);
-}
-
-static uint8_t *
-slurp(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	uint8_t *buf;
-	long n;
-
-	if (f == NULL)
-		return NULL;
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	rewind(f);
-	buf = malloc((size_t)n + 1);
-	*len = fread(buf, 1, (size_t)n, f);
-	fclose(f);
-	return buf;
 }
 
 static void
 load_samples(const char *classdir)
 {
-	DIR *d = opendir(classdir);
-	struct dirent *e;
+	ssize_t n = siglib_samples(classdir, &samples);
 
-	if (d == NULL) {
+	if (n < 0) {
 		printf("not ok - cannot open %s\n", classdir);
 		exit(1);
 	}
-	while ((e = readdir(d)) != NULL) {
-		char sub[2048];
-		DIR *sd;
-		struct dirent *f;
-		if (e->d_name[0] == '.')
-			continue;
-		snprintf(sub, sizeof(sub), "%s/%s", classdir, e->d_name);
-		if ((sd = opendir(sub)) == NULL)
-			continue;
-		while ((f = readdir(sd)) != NULL) {
-			size_t len = strlen(f->d_name);
-			struct sample *s;
-			if (len < 5 || strcmp(f->d_name + len - 4, ".bin") != 0)
-				continue;
-			samples =
-			    realloc(samples, (nsamples + 1) * sizeof(*samples));
-			s = &samples[nsamples++];
-			snprintf(s->path, sizeof(s->path), "%s/%s", e->d_name,
-			         f->d_name);
-			snprintf(s->proto, sizeof(s->proto), "%s", e->d_name);
-			snprintf(sub, sizeof(sub), "%s/%s", classdir, s->path);
-			s->data = slurp(sub, &s->len);
-		}
-		closedir(sd);
-	}
-	closedir(d);
+	nsamples = (size_t)n;
 	ok(nsamples >= 40, "%zu recorded samples found", nsamples);
 }
 
@@ -283,14 +163,13 @@ samples_vs_signatures(void)
 static void
 all_in_one(const char *libdir)
 {
-	char path[64] = "/tmp/portsplit-lib-XXXXXX";
-	int fd = mkstemp(path);
-	FILE *f = fd < 0 ? NULL : fdopen(fd, "w");
-	struct config *cfg = NULL;
-	struct config_errors errs;
+	char *text = NULL;
+	size_t size = 0;
+	FILE *f = open_memstream(&text, &size);
+	struct config *cfg;
 
 	if (f == NULL) {
-		perror(path);
+		perror("open_memstream");
 		exit(1);
 	}
 	fprintf(f, "bind = 127.0.0.1:1\nsignature_path = %s\n", libdir);
@@ -310,11 +189,8 @@ all_in_one(const char *libdir)
 			fprintf(f, "[%s]\nsignature = %s\n", sigs[i].name,
 			        sigs[i].name);
 	fclose(f);
-	if (config_load(path, &cfg, &errs) < 0)
-		for (size_t i = 0; i < errs.n; i++)
-			printf("# %s\n", errs.lines[i]);
-	config_errors_free(&errs);
-	unlink(path);
+	cfg = unit_config(text);
+	free(text);
 	if (!ok(cfg != NULL, "a configuration with every signature loads"))
 		return;
 	for (size_t s = 0; s < nsamples; s++) {
@@ -363,7 +239,7 @@ refinements(const char *libdir, const char *classdir)
 			continue;
 		name = strtok(sig, " ");
 		args = name + strlen(name) + 1;
-		cfg = load_with(libdir, name, args);
+		cfg = siglib_config(libdir, name, args);
 		if (ok(cfg != NULL, "refinements: %s %s loads", name, args)) {
 			int r = classify(cfg, smp->data, smp->len);
 			bool match = strcmp(want, "match") == 0;
@@ -466,11 +342,11 @@ cost(const char *libdir)
 	for (size_t i = 0; i < nsigs; i++)
 		if (sigs[i].cfg != NULL)
 			cfgs[ncfg++] = config_ref(sigs[i].cfg);
-	cfgs[ncfg++] = load_with(libdir, "tls-sni",
-	                         "*.a.example *.b.example *.c.example "
-	                         "*.d.example e.example f.example");
-	cfgs[ncfg++] =
-	    load_with(libdir, "http-host", "*.a.example *.b.example c.example");
+	cfgs[ncfg++] = siglib_config(libdir, "tls-sni",
+	                             "*.a.example *.b.example *.c.example "
+	                             "*.d.example e.example f.example");
+	cfgs[ncfg++] = siglib_config(libdir, "http-host",
+	                             "*.a.example *.b.example c.example");
 	for (size_t c = 0; c < ncfg; c++) {
 		if (cfgs[c] == NULL)
 			continue;
@@ -576,7 +452,7 @@ dotall_unchanged(const char *libdir)
 		if (cur == NULL || cur->cfg == NULL)
 			continue; /* renamed or removed: nothing to compare */
 		if (copy_without_dotall(libdir, dir, name))
-			old = load_with(dir, name, args_of(name));
+			old = siglib_config(dir, name, sigargs_args(name));
 		if (!ok(old != NULL, "%s loads with (?-s)", name))
 			continue;
 		for (size_t s = 0; s < nsamples; s++) {
@@ -685,13 +561,10 @@ newline_bytes(void)
 int
 main(void)
 {
-	const char *tests = getenv("TESTS_DIR");
 	char libdir[1024], classdir[1024];
 
-	snprintf(libdir, sizeof(libdir), "%s/../signatures",
-	         tests ? tests : "tests");
-	snprintf(classdir, sizeof(classdir), "%s/classify",
-	         tests ? tests : "tests");
+	siglib_path(libdir, sizeof(libdir), "../signatures");
+	siglib_path(classdir, sizeof(classdir), "classify");
 	scratch = sig_scratch_new();
 	load_library(libdir);
 	load_samples(classdir);
@@ -706,9 +579,7 @@ main(void)
 	cost(libdir);
 	for (size_t i = 0; i < nsigs; i++)
 		config_unref(sigs[i].cfg);
-	for (size_t s = 0; s < nsamples; s++)
-		free(samples[s].data);
-	free(samples);
+	siglib_samples_free(samples, nsamples);
 	sig_scratch_free(scratch);
 	return unit_done();
 }

@@ -21,23 +21,16 @@
  * same way. The refinements (tls-sni, tls-alpn, tls-sni-alpn) must give
  * each padded ClientHello, and each ClientHello split over two or three
  * records at every offset, the verdict they give the original. */
-#include <dirent.h>
 #include <stdarg.h>
 #include <unistd.h>
 
 #include "config.h"
 #include "matcher.h"
+#include "siglib.h"
 #include "unit.h"
 #include "unit_config.h"
 
 #define MAX_MSG 8192
-
-struct sample {
-	char path[1024];
-	char proto[256];
-	uint8_t *data;
-	size_t len;
-};
 
 static struct sample *samples;
 static size_t nsamples;
@@ -51,39 +44,19 @@ struct tally {
 	unsigned long variants, wrong;
 };
 
-static struct config *
-load_one(const char *name, const char *args)
-{
-	char text[40000];
-
-	snprintf(text, sizeof(text),
-	         "bind = 127.0.0.1:1\nsignature_path = %s\n[%s]\n"
-	         "signature = %s %s\n",
-	         libdir, name, name, args);
-	return unit_config(text);
-}
-
 /* The configuration of test_library's all_in_one: refinements first with
  * names no sample carries, then every other signature. */
-static int
-by_name(const void *a, const void *b)
-{
-	return strcmp(a, b);
-}
-
 static struct config *
 load_all(void)
 {
 	char *text = NULL;
 	size_t size = 0;
-	FILE *f = open_memstream(&text, &size);
-	DIR *d = opendir(libdir);
-	struct dirent *e;
+	FILE *f;
 	struct config *cfg;
-	static char names[128][256];
-	size_t n = 0;
+	static char names[128][64];
+	int n = siglib_names(libdir, names, 128);
 
-	if (f == NULL || d == NULL)
+	if (n < 0 || (f = open_memstream(&text, &size)) == NULL)
 		return NULL;
 	fprintf(f, "bind = 127.0.0.1:1\nsignature_path = %s\n", libdir);
 	fprintf(f, "[sni]\nsignature = tls-sni sni.invalid *.sni.invalid\n");
@@ -91,17 +64,7 @@ load_all(void)
 	fprintf(f, "[host]\nsignature = http-host host.invalid\n");
 	fprintf(f, "[socks4]\nsignature = socks4\n");
 	fprintf(f, "[socks5]\nsignature = socks5\n");
-	while ((e = readdir(d)) != NULL && n < 128) {
-		size_t len = strlen(e->d_name);
-		if (len < 5 || strcmp(e->d_name + len - 4, ".ini") != 0)
-			continue;
-		snprintf(names[n], sizeof(names[n]), "%.*s", (int)len - 4,
-		         e->d_name);
-		n++;
-	}
-	closedir(d);
-	qsort(names, n, sizeof(names[0]), by_name);
-	for (size_t i = 0; i < n; i++) {
+	for (int i = 0; i < n; i++) {
 		struct config *c;
 		/* Parameterised files (and opt-in variants that other files'
 		 * samples would fall into) load only with arguments or are
@@ -110,7 +73,7 @@ load_all(void)
 		    strcmp(names[i], "http-host") == 0 ||
 		    strncmp(names[i], "socks", 5) == 0)
 			continue;
-		c = load_one(names[i], "");
+		c = siglib_config(libdir, names[i], "");
 		if (c == NULL)
 			continue;
 		config_unref(c);
@@ -120,61 +83,6 @@ load_all(void)
 	cfg = unit_config(text);
 	free(text);
 	return cfg;
-}
-
-static uint8_t *
-slurp(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	uint8_t *buf;
-	long n;
-
-	if (f == NULL)
-		return NULL;
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	rewind(f);
-	buf = malloc((size_t)n + 1);
-	*len = fread(buf, 1, (size_t)n, f);
-	fclose(f);
-	return buf;
-}
-
-static void
-load_samples(const char *classdir)
-{
-	DIR *d = opendir(classdir);
-	struct dirent *e;
-
-	if (d == NULL)
-		return;
-	while ((e = readdir(d)) != NULL) {
-		char sub[2048];
-		DIR *sd;
-		struct dirent *f;
-		if (e->d_name[0] == '.')
-			continue;
-		snprintf(sub, sizeof(sub), "%s/%s", classdir, e->d_name);
-		if ((sd = opendir(sub)) == NULL)
-			continue;
-		while ((f = readdir(sd)) != NULL) {
-			size_t len = strlen(f->d_name);
-			struct sample *s;
-			char file[4096];
-			if (len < 5 || strcmp(f->d_name + len - 4, ".bin") != 0)
-				continue;
-			samples =
-			    realloc(samples, (nsamples + 1) * sizeof(*samples));
-			s = &samples[nsamples++];
-			snprintf(s->path, sizeof(s->path), "%s/%s", e->d_name,
-			         f->d_name);
-			snprintf(s->proto, sizeof(s->proto), "%s", e->d_name);
-			snprintf(file, sizeof(file), "%s/%s", sub, f->d_name);
-			s->data = slurp(file, &s->len);
-		}
-		closedir(sd);
-	}
-	closedir(d);
 }
 
 /* As `portsplit -c`: the service name decided on the data, or NULL when
@@ -681,8 +589,8 @@ sweep_tls(const struct config *solo)
 {
 	static uint8_t buf[MAX_MSG];
 	struct config *ref[2] = {
-	    load_one("tls-sni", "example.org *.example.org"),
-	    load_one("tls-alpn", "h2 http/1.1")};
+	    siglib_config(libdir, "tls-sni", "example.org *.example.org"),
+	    siglib_config(libdir, "tls-alpn", "h2 http/1.1")};
 	struct tally t = {0}, r = {0};
 	size_t k[400], nk;
 	unsigned long nsamp = 0;
@@ -764,9 +672,10 @@ sweep_tls_split(const struct config *solo)
 {
 	static uint8_t buf[MAX_MSG + 64];
 	struct config *ref[3] = {
-	    load_one("tls-sni", "example.org *.example.org"),
-	    load_one("tls-alpn", "h2 http/1.1"),
-	    load_one("tls-sni-alpn", "*.example.org example.org -- h2")};
+	    siglib_config(libdir, "tls-sni", "example.org *.example.org"),
+	    siglib_config(libdir, "tls-alpn", "h2 http/1.1"),
+	    siglib_config(libdir, "tls-sni-alpn",
+	                  "*.example.org example.org -- h2")};
 	struct tally t = {0}, r = {0};
 	unsigned long nsamp = 0;
 
@@ -906,17 +815,17 @@ sweep_syslog_pri(const struct config *solo)
 int
 main(void)
 {
-	const char *tests = getenv("TESTS_DIR");
 	char lib[1024], classdir[1024];
 	const char *protos[64];
 	size_t nprotos = 0;
+	ssize_t n;
 
-	snprintf(lib, sizeof(lib), "%s/../signatures", tests ? tests : "tests");
-	snprintf(classdir, sizeof(classdir), "%s/classify",
-	         tests ? tests : "tests");
+	siglib_path(lib, sizeof(lib), "../signatures");
+	siglib_path(classdir, sizeof(classdir), "classify");
 	libdir = lib;
 	scratch = sig_scratch_new();
-	load_samples(classdir);
+	n = siglib_samples(classdir, &samples);
+	nsamples = n > 0 ? (size_t)n : 0;
 	all = load_all();
 	if (!ok(all != NULL && nsamples > 0,
 	        "the library (%s) and %zu samples load", lib, nsamples))
@@ -929,7 +838,7 @@ main(void)
 			protos[nprotos++] = samples[i].proto;
 	}
 	for (size_t j = 0; j < nprotos; j++) {
-		struct config *solo = load_one(protos[j], "");
+		struct config *solo = siglib_config(libdir, protos[j], "");
 		if (!ok(solo != NULL, "%s loads", protos[j]))
 			continue;
 		sweep_free_bytes(protos[j], solo);
@@ -947,9 +856,7 @@ main(void)
 		config_unref(solo);
 	}
 	config_unref(all);
-	for (size_t i = 0; i < nsamples; i++)
-		free(samples[i].data);
-	free(samples);
+	siglib_samples_free(samples, nsamples);
 	sig_scratch_free(scratch);
 	return unit_done();
 }

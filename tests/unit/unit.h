@@ -71,8 +71,11 @@ unit_slurp(const char *path, size_t *len)
 	long n;
 	size_t got;
 
-	if (f == NULL)
+	if (f == NULL) {
+		if (len != NULL)
+			*len = 0;
 		return NULL;
+	}
 	fseek(f, 0, SEEK_END);
 	n = ftell(f);
 	rewind(f);
