@@ -30,6 +30,12 @@ not_ok() {
 	FAILED=$((FAILED + 1))
 }
 skip() { echo "ok - $1 # SKIP $2"; }
+# skip_all DESC WHY: the whole test cannot run here (a program missing,
+# not root): say so once and end the test, passed.
+skip_all() {
+	skip "$1" "$2"
+	finish
+}
 diag() { sed 's/^/# /'; }           # diag < file: show a file as comments
 
 # check DESC COMMAND...: ok when COMMAND succeeds.
@@ -233,6 +239,56 @@ fbelow() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a + 0 < b + 0) }'; }
 
 # frange LO X HI: LO <= X < HI, as decimals
 frange() { awk -v l="$1" -v x="$2" -v h="$3" 'BEGIN { exit !(l + 0 <= x + 0 && x + 0 < h + 0) }'; }
+
+# ------------------------------------------------------------ PROXY protocol
+
+# nginx_proxied FORMAT PORT...: nginx on 127.0.0.1:PORT (each), where a
+# client must open with a PROXY header (listen ... proxy_protocol). It
+# answers "hello" to any request and logs each as FORMAT (nginx variables
+# such as $proxy_protocol_addr: quote it with '') in $T/access.log.
+nginx_proxied() {
+	local format=$1 port
+	shift
+	mkdir -p "$T/nginx"
+	{
+		cat <<EOF
+daemon off;
+master_process off;
+worker_processes 1;
+pid $T/nginx.pid;
+error_log $T/nginx-error.log;
+events { worker_connections 64; }
+http {
+	client_body_temp_path $T/nginx;
+	proxy_temp_path $T/nginx;
+	fastcgi_temp_path $T/nginx;
+	uwsgi_temp_path $T/nginx;
+	scgi_temp_path $T/nginx;
+	log_format pp '$format';
+	access_log $T/access.log pp;
+	server {
+EOF
+		for port in "$@"; do
+			printf '\t\tlisten 127.0.0.1:%s proxy_protocol;\n' "$port"
+		done
+		printf '\t\tlocation / { return 200 "hello\\n"; }\n\t}\n}\n'
+	} >"$T/nginx.conf"
+	spawn "$T/nginx.log" nginx -c "$T/nginx.conf" -p "$T/nginx"
+	wait_port 127.0.0.1 "$1" || { diag <"$T/nginx-error.log"; bail "nginx listens"; }
+}
+
+# haproxy_start PORT: HAProxy with the test's $T/haproxy.cfg, waited for
+# on 127.0.0.1:PORT.
+haproxy_start() {
+	spawn "$T/haproxy.log" haproxy -db -f "$T/haproxy.cfg"
+	wait_port 127.0.0.1 "$1" || { diag <"$T/haproxy.log"; bail "haproxy listens"; }
+}
+
+# curl_from SOURCE URL: the body of URL, fetched from the local address
+# SOURCE (so that the server sees that client); errors in $T/curl.err.
+curl_from() {
+	timeout 20 curl -sS --max-time 15 --interface "$1" "$2" 2>>"$T/curl.err"
+}
 
 # ------------------------------------------------------------ ssh
 

@@ -8,34 +8,11 @@
 # logged.
 . "$(dirname "$0")/../lib.sh"
 
-command -v nginx >/dev/null || { skip "nginx" "nginx is not installed"; finish; }
-command -v haproxy >/dev/null || { skip "haproxy" "haproxy is not installed"; finish; }
+command -v nginx >/dev/null || skip_all nginx "nginx is not installed"
+command -v haproxy >/dev/null || skip_all haproxy "haproxy is not installed"
 read -r PS NG HA1 HA2 CAP <<<"$(free_ports 5)"
 
-mkdir -p "$T/nginx"
-cat >"$T/nginx.conf" <<EOF
-daemon off;
-master_process off;
-worker_processes 1;
-pid $T/nginx.pid;
-error_log $T/nginx-error.log;
-events { worker_connections 64; }
-http {
-	client_body_temp_path $T/nginx;
-	proxy_temp_path $T/nginx;
-	fastcgi_temp_path $T/nginx;
-	uwsgi_temp_path $T/nginx;
-	scgi_temp_path $T/nginx;
-	log_format pp '\$proxy_protocol_addr \$request';
-	access_log $T/access.log pp;
-	server {
-		listen 127.0.0.1:$NG proxy_protocol;
-		location / { return 200 "hello\n"; }
-	}
-}
-EOF
-spawn "$T/nginx.log" nginx -c "$T/nginx.conf" -p "$T/nginx"
-wait_port 127.0.0.1 "$NG" || { diag <"$T/nginx-error.log"; bail "nginx listens"; }
+nginx_proxied '$proxy_protocol_addr $request' "$NG"
 
 # HAProxy connects to portsplit from 127.0.0.1: the trusted balancer.
 cat >"$T/haproxy.cfg" <<EOF
@@ -57,8 +34,7 @@ frontend v1
 backend ps1
 	server ps 127.0.0.1:$PS send-proxy
 EOF
-spawn "$T/haproxy.log" haproxy -db -f "$T/haproxy.cfg"
-wait_port 127.0.0.1 "$HA2" || { diag <"$T/haproxy.log"; bail "haproxy listens"; }
+haproxy_start "$HA2"
 serve cap capture --port "$CAP" --out "$T/captured"
 
 cat >"$T/portsplit.ini" <<EOF
@@ -81,13 +57,9 @@ connect = 127.0.0.1:$CAP
 EOF
 ps_start "$T/portsplit.ini" "$PS"
 
-get() { # get SOURCE URL
-	timeout 20 curl -sS --max-time 15 --interface "$1" "$2" 2>>"$T/curl.err"
-}
-
 # Through HAProxy: the client is 127.0.0.2, HAProxy itself 127.0.0.1.
-is "$(get 127.0.0.2 "http://127.0.0.1:$HA2/a")" hello "curl through HAProxy (v2) and portsplit reaches nginx"
-is "$(get 127.0.0.2 "http://127.0.0.1:$HA1/b")" hello "curl through HAProxy (v1) and portsplit reaches nginx"
+is "$(curl_from 127.0.0.2 "http://127.0.0.1:$HA2/a")" hello "curl through HAProxy (v2) and portsplit reaches nginx"
+is "$(curl_from 127.0.0.2 "http://127.0.0.1:$HA1/b")" hello "curl through HAProxy (v1) and portsplit reaches nginx"
 sleep 0.3
 check "nginx logs 127.0.0.2 (v2 in, v1 out)" grep -q '^127\.0\.0\.2 GET /a ' "$T/access.log"
 check "nginx logs 127.0.0.2 (v1 in, v1 out)" grep -q '^127\.0\.0\.2 GET /b ' "$T/access.log"

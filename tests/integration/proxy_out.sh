@@ -7,35 +7,11 @@
 # client's bytes untouched.
 . "$(dirname "$0")/../lib.sh"
 
-command -v nginx >/dev/null || { skip "nginx" "nginx is not installed"; finish; }
-command -v haproxy >/dev/null || { skip "haproxy" "haproxy is not installed"; finish; }
+command -v nginx >/dev/null || skip_all nginx "nginx is not installed"
+command -v haproxy >/dev/null || skip_all haproxy "haproxy is not installed"
 read -r PS NG1 NG2 HA CAP <<<"$(free_ports 5)"
 
-mkdir -p "$T/nginx"
-cat >"$T/nginx.conf" <<EOF
-daemon off;
-master_process off;
-worker_processes 1;
-pid $T/nginx.pid;
-error_log $T/nginx-error.log;
-events { worker_connections 64; }
-http {
-	client_body_temp_path $T/nginx;
-	proxy_temp_path $T/nginx;
-	fastcgi_temp_path $T/nginx;
-	uwsgi_temp_path $T/nginx;
-	scgi_temp_path $T/nginx;
-	log_format pp '\$proxy_protocol_addr \$proxy_protocol_port \$remote_addr \$request';
-	access_log $T/access.log pp;
-	server {
-		listen 127.0.0.1:$NG1 proxy_protocol;
-		listen 127.0.0.1:$NG2 proxy_protocol;
-		location / { return 200 "hello\n"; }
-	}
-}
-EOF
-spawn "$T/nginx.log" nginx -c "$T/nginx.conf" -p "$T/nginx"
-wait_port 127.0.0.1 "$NG1" || { diag <"$T/nginx-error.log"; bail "nginx listens"; }
+nginx_proxied '$proxy_protocol_addr $proxy_protocol_port $remote_addr $request' "$NG1" "$NG2"
 
 cat >"$T/haproxy.cfg" <<EOF
 global
@@ -49,8 +25,7 @@ frontend fe
 	bind 127.0.0.1:$HA accept-proxy
 	http-request return status 200 content-type text/plain lf-string "src=%[src]\n"
 EOF
-spawn "$T/haproxy.log" haproxy -db -f "$T/haproxy.cfg"
-wait_port 127.0.0.1 "$HA" || { diag <"$T/haproxy.log"; bail "haproxy listens"; }
+haproxy_start "$HA"
 serve cap capture --port "$CAP" --out "$T/captured"
 
 cat >"$T/portsplit.ini" <<EOF
@@ -76,22 +51,18 @@ proxy_protocol = v1
 EOF
 ps_start "$T/portsplit.ini" "$PS"
 
-get() { # get SOURCE URL: the body, from SOURCE
-	timeout 20 curl -sS --max-time 15 --interface "$1" "$2" 2>>"$T/curl.err"
-}
-
-is "$(get 127.0.0.2 "http://127.0.0.1:$PS/v1")" hello "nginx answers through a v1 header"
-is "$(get 127.0.0.2 "http://127.0.0.1:$PS/v2")" hello "nginx answers through a v2 header"
-is "$(get ::1 "http://[::1]:$PS/v1")" hello "nginx answers an IPv6 client (v1 TCP6)"
-is "$(get ::1 "http://[::1]:$PS/v2")" hello "nginx answers an IPv6 client (v2)"
+is "$(curl_from 127.0.0.2 "http://127.0.0.1:$PS/v1")" hello "nginx answers through a v1 header"
+is "$(curl_from 127.0.0.2 "http://127.0.0.1:$PS/v2")" hello "nginx answers through a v2 header"
+is "$(curl_from ::1 "http://[::1]:$PS/v1")" hello "nginx answers an IPv6 client (v1 TCP6)"
+is "$(curl_from ::1 "http://[::1]:$PS/v2")" hello "nginx answers an IPv6 client (v2)"
 sleep 0.3
 check "nginx logs 127.0.0.2 from the v1 header" grep -q '^127\.0\.0\.2 [0-9]* 127\.0\.0\.1 GET /v1 ' "$T/access.log"
 check "nginx logs 127.0.0.2 from the v2 header" grep -q '^127\.0\.0\.2 [0-9]* 127\.0\.0\.1 GET /v2 ' "$T/access.log"
 check "nginx logs ::1 from the v1 header" grep -q '^::1 [0-9]* 127\.0\.0\.1 GET /v1 ' "$T/access.log"
 check "nginx logs ::1 from the v2 header" grep -q '^::1 [0-9]* 127\.0\.0\.1 GET /v2 ' "$T/access.log"
 
-is "$(get 127.0.0.2 "http://127.0.0.1:$PS/ha")" "src=127.0.0.2" "HAProxy (accept-proxy) sees 127.0.0.2"
-is "$(get ::1 "http://[::1]:$PS/ha")" "src=::1" "HAProxy sees ::1"
+is "$(curl_from 127.0.0.2 "http://127.0.0.1:$PS/ha")" "src=127.0.0.2" "HAProxy (accept-proxy) sees 127.0.0.2"
+is "$(curl_from ::1 "http://[::1]:$PS/ha")" "src=::1" "HAProxy sees ::1"
 
 # The bytes on the wire: one v1 line naming the client's port, then the
 # client's bytes exactly as sent.
