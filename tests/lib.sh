@@ -240,6 +240,49 @@ fbelow() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a + 0 < b + 0) }'; }
 # frange LO X HI: LO <= X < HI, as decimals
 frange() { awk -v l="$1" -v x="$2" -v h="$3" 'BEGIN { exit !(l + 0 <= x + 0 && x + 0 < h + 0) }'; }
 
+# hello_conf PORT LINE...: a configuration (on standard output) that binds
+# 127.0.0.1:PORT, has the global LINEs, and one service, [hello], that runs
+# /bin/echo hi for a client that says HELLO.
+hello_conf() {
+	printf 'bind = 127.0.0.1:%s\n' "$1"
+	shift
+	[ $# -eq 0 ] || printf '%s\n' "$@"
+	printf '[hello]\nstring = HELLO\nexec = /bin/echo\nexecarg = hi\n'
+}
+
+# ------------------------------------------------------------ mount namespaces
+
+# can_unshare_mounts: running as root, and able to make a private mount
+# namespace (unshare -m).
+can_unshare_mounts() {
+	[ "$(id -u)" = 0 ] && unshare -m --propagation private true 2>/dev/null
+}
+
+# in_private_dev SCRIPT DEVICE...: run the bash SCRIPT in a private mount
+# namespace whose /dev is a fresh tmpfs holding only the machine's DEVICEs
+# ("pts": its pty folder), so that what the test puts at /dev/log (or
+# leaves out) stands for the machine's logger, which is neither seen nor
+# touched. Bounded to 60 s; all it prints goes to $T/inner.log.
+in_private_dev() {
+	local script=$1 dev
+	shift
+	{
+		echo 'set -u'
+		printf 'mkdir -p %q\n' "$T/olddev"
+		printf 'mount --bind /dev %q\n' "$T/olddev"
+		echo 'mount -t tmpfs tmpfs /dev'
+		for dev in "$@"; do
+			if [ "$dev" = pts ]; then
+				printf 'mkdir /dev/pts && mount --bind %q /dev/pts\n' "$T/olddev/pts"
+			else
+				printf 'touch /dev/%s && mount --bind %q /dev/%s\n' "$dev" "$T/olddev/$dev" "$dev"
+			fi
+		done
+		printf '. %q\n' "$script"
+	} >"$T/private-dev.sh"
+	timeout 60 unshare -m --propagation private bash "$T/private-dev.sh" >"$T/inner.log" 2>&1
+}
+
 # ------------------------------------------------------------ PROXY protocol
 
 # nginx_proxied FORMAT PORT...: nginx on 127.0.0.1:PORT (each), where a

@@ -5,28 +5,10 @@
 # logging is touched.
 . "$(dirname "$0")/../lib.sh"
 
-if [ "$(id -u)" != 0 ] || ! unshare -m --propagation private true 2>/dev/null; then
-	skip "syslog" "needs root and mount namespaces (unshare -m)"
-	exit 0
-fi
+can_unshare_mounts || skip_all "syslog" "needs root and mount namespaces (unshare -m)"
 read -r PS PS2 <<<"$(free_ports 2)"
-cat >"$T/syslog.ini" <<EOF
-bind = 127.0.0.1:$PS
-log = syslog
-pid = $T/one.pid
-[hello]
-string = HELLO
-exec = /bin/echo
-execarg = hi
-EOF
-cat >"$T/detached.ini" <<EOF
-bind = 127.0.0.1:$PS2
-pid = $T/two.pid
-[hello]
-string = HELLO
-exec = /bin/echo
-execarg = hi
-EOF
+hello_conf "$PS" "log = syslog" "pid = $T/one.pid" >"$T/syslog.ini"
+hello_conf "$PS2" "pid = $T/two.pid" >"$T/detached.ini"
 cat >"$T/syslogd.py" <<'EOF'
 import os, socket, sys, time
 s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
@@ -44,14 +26,6 @@ EOF
 # Everything below runs in the namespace, bounded by timeouts; /dev is a
 # fresh tmpfs there, with the machine's null device and ptys bound in.
 cat >"$T/inner.sh" <<EOF
-set -u
-mkdir -p "$T/olddev"
-mount --bind /dev "$T/olddev"
-mount -t tmpfs tmpfs /dev
-for n in null zero urandom ptmx; do
-	touch /dev/\$n && mount --bind "$T/olddev/\$n" /dev/\$n
-done
-mkdir /dev/pts && mount --bind "$T/olddev/pts" /dev/pts
 timeout 25 "$PYTHON" "$T/syslogd.py" "$T/syslog.txt" &
 for i in \$(seq 50); do [ -s "$T/syslog.txt.ready" ] && break; sleep 0.1; done
 # Not under timeout(1): when signalled it also sends SIGCONT, which can
@@ -75,7 +49,7 @@ sleep 0.3
 touch "$T/syslog.txt.stop"
 wait
 EOF
-timeout 60 unshare -m --propagation private bash "$T/inner.sh" >"$T/inner.log" 2>&1
+in_private_dev "$T/inner.sh" null zero urandom ptmx pts
 read -r one two < <(tr '\n' ' ' <"$T/pids" 2>/dev/null)
 is "$(cat "$T/one.status" 2>/dev/null)" "foreground status 0" "log = syslog: the daemon ran and exited 0"
 is "$(cat "$T/two.status" 2>/dev/null)" "detach status 0" "-d without a log file: detached"

@@ -8,27 +8,12 @@
 # machine without a logger; the machine's own logging is not touched.
 . "$(dirname "$0")/../lib.sh"
 
-if [ "$(id -u)" != 0 ] || ! unshare -m --propagation private true 2>/dev/null; then
-	skip "syslog without a logger" "needs root and mount namespaces (unshare -m)"
-	exit 0
-fi
+can_unshare_mounts || skip_all "syslog without a logger" "needs root and mount namespaces (unshare -m)"
 read -r PS PS2 <<<"$(free_ports 2)"
-cat >"$T/syslog.ini" <<EOF
-bind = 127.0.0.1:$PS
-log = syslog
-[hello]
-string = HELLO
-exec = /bin/echo
-execarg = hi
-EOF
-cat >"$T/detached.ini" <<EOF
-bind = 127.0.0.1:$PS
-pid = $T/two.pid
-[hello]
-string = HELLO
-exec = /bin/echo
-execarg = hi
-EOF
+hello_conf "$PS" "log = syslog" >"$T/syslog.ini"
+hello_conf "$PS" "pid = $T/two.pid" >"$T/detached.ini"
+# Written out: its [hello] has a second string line, whose warning (line
+# 6) is checked below.
 cat >"$T/file.ini" <<EOF
 bind = 127.0.0.1:$PS2
 pid = $T/three.pid
@@ -40,13 +25,6 @@ exec = /bin/echo
 execarg = hi
 EOF
 cat >"$T/inner.sh" <<EOF
-set -u
-mkdir -p "$T/olddev"
-mount --bind /dev "$T/olddev"
-mount -t tmpfs tmpfs /dev
-for n in null zero urandom; do
-	touch /dev/\$n && mount --bind "$T/olddev/\$n" /dev/\$n
-done
 timeout 10 "$PORTSPLIT" -t "$T/syslog.ini" >/dev/null 2>"$T/check.stderr"
 echo "check status \$?" >"$T/check.status"
 timeout 10 "$PORTSPLIT" -d "$T/detached.ini" >"$T/two.stderr" 2>&1
@@ -61,7 +39,7 @@ for i in \$(seq 100); do
 	sleep 0.1
 done
 EOF
-timeout 60 unshare -m --propagation private bash "$T/inner.sh" >"$T/inner.log" 2>&1
+in_private_dev "$T/inner.sh" null zero urandom
 
 is "$(cat "$T/check.status" 2>/dev/null)" "check status 0" "-t: a missing logger is no error"
 check "-t: log = syslog without a logger is a warning" \
