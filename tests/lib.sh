@@ -250,6 +250,31 @@ hello_conf() {
 	printf '[hello]\nstring = HELLO\nexec = /bin/echo\nexecarg = hi\n'
 }
 
+# library_conf PORT TIMEOUT [sni-alpn]: a configuration (on standard
+# output) binding 127.0.0.1:PORT with every signature of the tree's
+# library. The refinements rank first, with names no sample carries: they
+# must let the tls and http samples go as soon as their first message is
+# complete (tls-sni-alpn is one of them with "sni-alpn"). The SOCKS
+# greetings (3 or 4 bytes, then the client waits) are prefixes of
+# length-prefixed binary messages: they rank next. Then every other
+# signature, one service each, named after it.
+library_conf() {
+	local lib f n
+	lib=$(cd "$TESTS_DIR/../signatures" && pwd)
+	printf 'bind = 127.0.0.1:%s\ntimeout = %s\nsignature_path = %s\n' "$1" "$2" "$lib"
+	printf '[sni]\nsignature = tls-sni sni.invalid *.sni.invalid\n'
+	[ "${3:-}" != sni-alpn ] ||
+		printf '[sa]\nsignature = tls-sni-alpn sni.invalid -- acme-tls/1\n'
+	printf '[alpn]\nsignature = tls-alpn acme-tls/1\n'
+	printf '[vhost]\nsignature = http-host host.invalid\n'
+	printf '[socks4]\nsignature = socks4\n[socks5]\nsignature = socks5\n'
+	for f in "$lib"/*.ini; do
+		n=$(basename "$f" .ini)
+		case $n in tls-* | http-host | socks4 | socks5) continue ;; esac
+		printf '[%s]\nsignature = %s\n' "$n" "$n"
+	done
+}
+
 # ------------------------------------------------------------ mount namespaces
 
 # can_unshare_mounts: running as root, and able to make a private mount

@@ -9,22 +9,9 @@
 . "$(dirname "$0")/../lib.sh"
 
 [ -x "$PORTSPLIT" ] || bail "portsplit binary exists at $PORTSPLIT"
-LIB=$(cd "$TESTS_DIR/../signatures" && pwd)
 CLS=$TESTS_DIR/classify
 PS=$(free_ports 1)
-
-{
-	printf 'bind = 127.0.0.1:%s\ntimeout = 3\nsignature_path = %s\n' "$PS" "$LIB"
-	printf '[sni]\nsignature = tls-sni sni.invalid *.sni.invalid\n'
-	printf '[alpn]\nsignature = tls-alpn acme-tls/1\n'
-	printf '[vhost]\nsignature = http-host host.invalid\n'
-	printf '[socks4]\nsignature = socks4\n[socks5]\nsignature = socks5\n'
-	for f in "$LIB"/*.ini; do
-		n=$(basename "$f" .ini)
-		case $n in tls-* | http-host | socks4 | socks5) continue ;; esac
-		printf '[%s]\nsignature = %s\n' "$n" "$n"
-	done
-} >"$T/all.ini"
+library_conf "$PS" 3 >"$T/all.ini"
 
 mkdir -p "$T/in"
 # The samples, named PROTO_NAME.bin, and each TLS hello split into two

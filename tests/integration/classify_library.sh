@@ -9,25 +9,10 @@
 . "$(dirname "$0")/../lib.sh"
 
 [ -x "$PORTSPLIT" ] || bail "portsplit binary exists at $PORTSPLIT"
-LIB=$(cd "$TESTS_DIR/../signatures" && pwd)
 CLS=$TESTS_DIR/classify
 
 {
-	printf 'bind = 127.0.0.1:28443\ntimeout = 2\nsignature_path = %s\n' "$LIB"
-	# Refinements first, with names no sample carries: they must let the
-	# tls and http samples go as soon as their first message is complete.
-	printf '[sni]\nsignature = tls-sni sni.invalid *.sni.invalid\n'
-	printf '[sa]\nsignature = tls-sni-alpn sni.invalid -- acme-tls/1\n'
-	printf '[alpn]\nsignature = tls-alpn acme-tls/1\n'
-	printf '[vhost]\nsignature = http-host host.invalid\n'
-	# SOCKS greetings (3 or 4 bytes, then the client waits) are prefixes
-	# of length-prefixed binary messages: they rank first.
-	printf '[socks4]\nsignature = socks4\n[socks5]\nsignature = socks5\n'
-	for f in "$LIB"/*.ini; do
-		n=$(basename "$f" .ini)
-		case $n in tls-* | http-host | socks4 | socks5) continue ;; esac
-		printf '[%s]\nsignature = %s\n' "$n" "$n"
-	done
+	library_conf 28443 2 sni-alpn
 	printf '[fallback]\nconnect = 127.0.0.1:9\n[timeout]\nconnect = 127.0.0.1:25\n'
 } >"$T/all.ini"
 
