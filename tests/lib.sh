@@ -13,6 +13,7 @@ set -u
 TESTS_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 PORTSPLIT=${PORTSPLIT:-$TESTS_DIR/../build/portsplit}
 NET="$TESTS_DIR/helpers/net.py"
+HOSTILE="$TESTS_DIR/helpers/hostile.py"
 # The system interpreter when there is one: a version manager's shim costs
 # a tenth of a second per call. Only the standard library is used.
 PYTHON=${PYTHON:-$(command -v /usr/bin/python3 || command -v python3)}
@@ -230,6 +231,42 @@ log_count() { grep -Ec -- "$1" "$PS_LOG"; }
 # REGEX (empty when there is none)
 log_field() {
 	grep -E -- "$1" "$PS_LOG" | head -n 1 | tr ' ' '\n' | sed -n "s/^$2=//p" | head -n 1
+}
+
+# ps_cpu_ms: the CPU time (user and system) the daemon has used so far, in
+# milliseconds; the difference of two readings is what it used between
+# them (a daemon that spins uses about as much as the time that passed).
+ps_cpu_ms() {
+	awk -v hz="$(getconf CLK_TCK)" '{ print int(($14 + $15) * 1000 / hz) }' "/proc/$PS_PID/stat"
+}
+
+# ident_conf LINE...: for the tests that need no more than a backend that
+# shows it was reached. Picks two free ports, $PS and $ID; starts ident
+# (tests/helpers/net.py: it answers "ident\n", then echoes) on $ID; writes
+# $T/portsplit.ini, which binds 127.0.0.1:$PS, has the global LINEs, and
+# one service, [ssh], taking the clients that begin with "SSH-" to ident.
+# The test may add services, then ps_start "$T/portsplit.ini" "$PS".
+ident_conf() {
+	read -r PS ID <<<"$(free_ports 2)"
+	serve ident ident --port "$ID" --name ident
+	{
+		printf 'bind = 127.0.0.1:%s\n' "$PS"
+		[ $# -eq 0 ] || printf '%s\n' "$@"
+		printf '[ssh]\nstring = SSH-\nconnect = 127.0.0.1:%s\n' "$ID"
+	} >"$T/portsplit.ini"
+}
+
+# hold_clients N SECS DESC: N clients connect to the daemon on $PS and say
+# nothing (tests/helpers/hostile.py hold) until $T/stop exists or SECS
+# pass. Returns once they have connected: how many did is in $T/ready
+# (DESC names that step if it never comes); the holder's PID is $HOLD,
+# its JSON report will be $T/hold.json.
+hold_clients() {
+	"$PYTHON" "$HOSTILE" hold 127.0.0.1 "$PS" --count "$1" --ready "$T/ready" \
+		--until "$T/stop" --max "$2" >"$T/hold.json" &
+	HOLD=$!
+	PIDS+=("$HOLD")
+	wait_file "$T/ready" 60 || bail "$3"
 }
 
 # ------------------------------------------------------------ numbers

@@ -5,15 +5,8 @@
 # serves the next client, and still exits 0 on SIGTERM.
 . "$(dirname "$0")/../lib.sh"
 
-read -r PS ID <<<"$(free_ports 2)"
-serve ident ident --port "$ID" --name ident
-
-cat >"$T/portsplit.ini" <<EOF
-bind = 127.0.0.1:$PS
-timeout = 5
-[ssh]
-string = SSH-
-connect = 127.0.0.1:$ID
+ident_conf "timeout = 5"
+cat >>"$T/portsplit.ini" <<EOF
 [hello]
 string = HELLO
 connect = 127.0.0.1:$ID
