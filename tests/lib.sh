@@ -429,3 +429,29 @@ ssh_to() {
 		-o UserKnownHostsFile=/dev/null -o BatchMode=yes -o LogLevel=ERROR \
 		-o ConnectTimeout=20 -p "$port" 127.0.0.1 "$@"
 }
+
+# ssh_ps COMMAND...: ssh_to the daemon's port $PS.
+ssh_ps() { ssh_to "$PS" "$@"; }
+
+# ps_start_ssh LINE...: start portsplit on 127.0.0.1:$PS (timeout 5) with
+# two services: [http], ranked first, which "SSH-" must rule out, and
+# [ssh] for clients that begin with "SSH-", whose action is the LINEs
+# (connect = ..., or exec = /usr/sbin/sshd and its execargs).
+ps_start_ssh() {
+	{
+		printf 'bind = 127.0.0.1:%s\ntimeout = 5\n' "$PS"
+		printf '[http]\nregex = (?:GET|POST|HEAD) /\n'
+		printf '[ssh]\nstring = SSH-\n'
+		printf '%s\n' "$@"
+	} >"$T/portsplit.ini"
+	ps_start "$T/portsplit.ini" "$PS"
+}
+
+# ssh_up MIB WHAT: MIB MiB of random bytes sent up with ssh_ps into the
+# remote sha256sum, which must print the sum of what was sent.
+ssh_up() {
+	local got
+	head -c $(($1 * 1024 * 1024)) /dev/urandom >"$T/up.bin"
+	got=$(ssh_ps sha256sum <"$T/up.bin" 2>>"$T/ssh.err" | cut -d' ' -f1)
+	is "$got" "$(sha256 "$T/up.bin")" "$1 MiB up through $2: sha256 equal"
+}

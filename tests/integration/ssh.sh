@@ -4,10 +4,7 @@
 # The [http] service ranked first must be ruled out by "SSH-" for ssh to win.
 . "$(dirname "$0")/../lib.sh"
 
-if [ "$(id -u)" != 0 ]; then
-	skip "ssh through portsplit" "sshd needs root (CI runs as root)"
-	exit 0
-fi
+[ "$(id -u)" = 0 ] || skip_all "ssh through portsplit" "sshd needs root (CI runs as root)"
 
 read -r PS SSHD <<<"$(free_ports 2)"
 
@@ -15,18 +12,7 @@ sshd_setup "ListenAddress 127.0.0.1:$SSHD" "PidFile $T/sshd.pid"
 spawn "$T/sshd.log" /usr/sbin/sshd -D -e -f "$T/sshd_config"
 wait_port 127.0.0.1 "$SSHD" || { diag <"$T/sshd.log"; bail "sshd listens"; }
 
-cat >"$T/portsplit.ini" <<EOF
-bind = 127.0.0.1:$PS
-timeout = 5
-[http]
-regex = (?:GET|POST|HEAD) /
-[ssh]
-string = SSH-
-connect = 127.0.0.1:$SSHD
-EOF
-ps_start "$T/portsplit.ini" "$PS"
-
-ssh_ps() { ssh_to "$PS" "$@"; }
+ps_start_ssh "connect = 127.0.0.1:$SSHD"
 
 out=$(ssh_ps echo hello 2>"$T/ssh.err")
 is "$?" 0 "ssh through portsplit exits 0"
@@ -34,9 +20,7 @@ is "$out" hello "ssh ... echo hello prints hello"
 check "decision log line names service=ssh" wait_log 'decision .*service=ssh( |$)'
 
 # Upload: 10 MiB into the remote sha256sum.
-head -c $((10 * 1024 * 1024)) /dev/urandom >"$T/up.bin"
-got=$(ssh_ps sha256sum <"$T/up.bin" 2>>"$T/ssh.err" | cut -d' ' -f1)
-is "$got" "$(sha256 "$T/up.bin")" "10 MiB up through ssh: sha256 equal"
+ssh_up 10 ssh
 
 # Download: 10 MiB of a remote file back to us.
 head -c $((10 * 1024 * 1024)) /dev/urandom >"$T/down.bin"
