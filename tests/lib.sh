@@ -277,6 +277,8 @@ fbelow() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a + 0 < b + 0) }'; }
 # frange LO X HI: LO <= X < HI, as decimals
 frange() { awk -v l="$1" -v x="$2" -v h="$3" 'BEGIN { exit !(l + 0 <= x + 0 && x + 0 < h + 0) }'; }
 
+# ------------------------------------------------------------ configurations
+
 # hello_conf PORT LINE...: a configuration (on standard output) that binds
 # 127.0.0.1:PORT, has the global LINEs, and one service, [hello], that runs
 # /bin/echo hi for a client that says HELLO.
