@@ -20,6 +20,13 @@
  *       byte per write (TCP_NODELAY, so one byte per segment), GAP_US
  *       microseconds apart, then reads the answer to EOF; prints
  *       "ok=N fail=N secs=X" (ok: an answer starting with "HTTP/").
+ *   benchtool floor LHOST LPORT BHOST BPORT
+ *       the least a user-space switch can do, as a yardstick for the muxes:
+ *       one epoll loop; accept, read the first bytes (no matching), connect
+ *       (blocking: the backend is on loopback), write, then copy each read
+ *       to the other side and close both at the first end of either
+ *       (no half-close, no timers, no logging, no limits). Not a product:
+ *       a short write drops the rest.
  *
  * Every wait is bounded: socket timeouts, poll timeouts and an overall
  * deadline. Loopback only: HOST is expected to be 127.0.0.1 or ::1. */
@@ -178,6 +185,111 @@ static __attribute__((noreturn)) void cmd_echo(const char *host, const char *por
 		drop:
 			epoll_ctl(ep, EPOLL_CTL_DEL, fd, NULL);
 			close(fd);
+		}
+	}
+}
+
+/* --------------------------------------------------------------- floor */
+#define FLOOR_FDS 65536
+static __attribute__((noreturn)) void cmd_floor(const char *lhost, const char *lport,
+						const char *bhost, const char *bport)
+{
+	struct addrinfo *lai = resolve(lhost, lport, 1), *bai = resolve(bhost, bport, 0);
+	static int peer[FLOOR_FDS]; /* 0: not a relayed socket; else the other fd + 1 */
+	static char buf[65536];
+	int one = 1;
+	raise_nofile();
+	signal(SIGPIPE, SIG_IGN);
+	int ls = socket(lai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (ls < 0)
+		die("socket");
+	setsockopt(ls, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+	setsockopt(ls, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+	if (bind(ls, lai->ai_addr, lai->ai_addrlen) < 0 || listen(ls, 4096) < 0)
+		die("bind/listen");
+	int ep = epoll_create1(EPOLL_CLOEXEC);
+	struct epoll_event ev = {.events = EPOLLIN, .data.fd = ls};
+	epoll_ctl(ep, EPOLL_CTL_ADD, ls, &ev);
+	struct epoll_event evs[256];
+	for (;;) {
+		int n = epoll_wait(ep, evs, 256, -1);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			die("epoll_wait");
+		for (int i = 0; i < n; i++) {
+			int fd = evs[i].data.fd;
+			if (fd == ls) {
+				for (int k = 0; k < 256; k++) {
+					int c = accept4(ls, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+					if (c < 0)
+						break;
+					if (c >= FLOOR_FDS) {
+						close(c);
+						continue;
+					}
+					peer[c] = 0; /* first bytes awaited */
+					struct epoll_event cev = {.events = EPOLLIN, .data.fd = c};
+					/* often already here: no wait, no registration yet */
+					ssize_t r = read(c, buf, sizeof buf);
+					if (r < 0 && errno == EAGAIN) {
+						epoll_ctl(ep, EPOLL_CTL_ADD, c, &cev);
+						peer[c] = -1; /* registered, first bytes awaited */
+						continue;
+					}
+					if (r <= 0) {
+						close(c);
+						continue;
+					}
+					int b = socket(bai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+					if (b < 0 || b >= FLOOR_FDS || connect(b, bai->ai_addr, bai->ai_addrlen) < 0 ||
+					    send(b, buf, (size_t)r, MSG_NOSIGNAL) != r) {
+						if (b >= 0)
+							close(b);
+						close(c);
+						continue;
+					}
+					setsockopt(b, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+					fcntl(b, F_SETFL, O_NONBLOCK);
+					peer[c] = b + 1;
+					peer[b] = c + 1;
+					struct epoll_event bev = {.events = EPOLLIN, .data.fd = b};
+					epoll_ctl(ep, EPOLL_CTL_ADD, b, &bev);
+					epoll_ctl(ep, EPOLL_CTL_ADD, c, &cev);
+				}
+				continue;
+			}
+			ssize_t r = read(fd, buf, sizeof buf);
+			if (r < 0 && (errno == EAGAIN || errno == EINTR))
+				continue;
+			if (peer[fd] == -1) { /* a client's first bytes, after a wait */
+				int b = -1;
+				if (r > 0)
+					b = socket(bai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+				if (b < 0 || b >= FLOOR_FDS || connect(b, bai->ai_addr, bai->ai_addrlen) < 0 ||
+				    send(b, buf, (size_t)r, MSG_NOSIGNAL) != r) {
+					if (b >= 0)
+						close(b);
+					peer[fd] = 0;
+					close(fd);
+					continue;
+				}
+				setsockopt(b, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+				fcntl(b, F_SETFL, O_NONBLOCK);
+				peer[fd] = b + 1;
+				peer[b] = fd + 1;
+				struct epoll_event bev = {.events = EPOLLIN, .data.fd = b};
+				epoll_ctl(ep, EPOLL_CTL_ADD, b, &bev);
+				continue;
+			}
+			int other = peer[fd] - 1;
+			if (other < 0)
+				continue; /* closed earlier in this batch */
+			if (r > 0 && send(other, buf, (size_t)r, MSG_NOSIGNAL | MSG_DONTWAIT) == r)
+				continue;
+			peer[fd] = peer[other] = 0;
+			close(fd);
+			close(other);
 		}
 	}
 }
@@ -347,6 +459,8 @@ int main(int argc, char **argv)
 	raise_nofile();
 	if (argc == 4 && !strcmp(argv[1], "echo"))
 		cmd_echo(argv[2], argv[3]);
+	if (argc == 6 && !strcmp(argv[1], "floor"))
+		cmd_floor(argv[2], argv[3], argv[4], argv[5]);
 	if (argc == 9 && !strcmp(argv[1], "lat"))
 		return cmd_lat(argv[2], argv[3], atol(argv[4]), atol(argv[5]), atof(argv[6]),
 			       argv[7], argv[8]);
