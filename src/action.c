@@ -140,10 +140,11 @@ on_pty_relay_done(void *arg, const struct relay_stats *st)
 }
 
 /* Relays the client with B: a backend socket, or the master of the
- * program's terminal when PTY. Returns true, or false (out of memory,
- * logged) with B closed and the client's socket still A's. */
+ * program's terminal when PTY; B has the first SENT bytes of the client's
+ * already. Returns true, or false (out of memory, logged) with B closed
+ * and the client's socket still A's. */
 static bool
-relay_client(struct action *a, int b, bool pty)
+relay_client(struct action *a, int b, bool pty, size_t sent)
 {
 	struct engine *e = a->e;
 	int one = 1;
@@ -153,6 +154,7 @@ relay_client(struct action *a, int b, bool pty)
 	    .bufsize = e->relaysize,
 	    .splice_at_once = a->ctx.splice_at_once,
 	    .a_watch = a->w,
+	    .a_sent = sent,
 	};
 
 	if (pty) {
@@ -182,8 +184,9 @@ relay_client(struct action *a, int b, bool pty)
 }
 
 static bool start_exec(struct action *a, const struct service *svc);
-static void on_connected(void *arg, int fd, int err);
-static bool start_forward(struct action *a, const struct service *svc);
+static void on_connected(void *arg, int fd, int err, size_t sent);
+static bool start_forward(struct action *a, const struct service *svc,
+                          bool first);
 
 /* Reads what the client has sent (a bounded amount), so that closing its
  * socket sends a FIN, as the backend did, rather than a reset. */
@@ -209,7 +212,7 @@ on_reject_done(void *arg, enum reject_outcome outcome, int fd, int err,
 
 	a->rej = NULL;
 	if (outcome == REJECT_ACCEPTED) {
-		if (!relay_client(a, fd, false))
+		if (!relay_client(a, fd, false, 0))
 			finish(a);
 		return;
 	}
@@ -255,7 +258,7 @@ on_reject_done(void *arg, enum reject_outcome outcome, int fd, int err,
 		a->w = NULL;
 		if (!start_exec(a, to))
 			finish(a);
-	} else if (!start_forward(a, to)) {
+	} else if (!start_forward(a, to, false)) {
 		log_limited(on_reject_done, LVL_ERROR,
 		            "out of memory: closing conn=%llu",
 		            (unsigned long long)a->ctx.conn_id);
@@ -289,7 +292,7 @@ send_header(struct action *a, int fd)
 }
 
 static void
-on_connected(void *arg, int fd, int err)
+on_connected(void *arg, int fd, int err, size_t sent)
 {
 	struct action *a = arg;
 	struct engine *e = a->e;
@@ -319,7 +322,7 @@ on_connected(void *arg, int fd, int err)
 			return;
 		/* Out of memory: relay without the window. */
 	}
-	if (!relay_client(a, fd, false))
+	if (!relay_client(a, fd, false, sent))
 		finish(a);
 }
 
@@ -387,7 +390,7 @@ start_exec(struct action *a, const struct service *svc)
 		a->res.uncounted = true;
 		return true;
 	}
-	if (!relay_client(a, master, true)) {
+	if (!relay_client(a, master, true, 0)) {
 		/* Closing the master hung the program up; it is reaped. */
 		close(a->fd);
 		a->fd = -1;
@@ -418,7 +421,7 @@ on_resolved(void *arg, struct resolved *res)
 	a->addrs = res;
 	a->fwd = forward_start_from(
 	    a->e->loop, resolved_addrs(res), a->ctx.connect_timeout_ms,
-	    a->svc->transparent ? a->ctx.client : NULL, on_connected, a);
+	    a->svc->transparent ? a->ctx.client : NULL, NULL, on_connected, a);
 	if (a->fwd == NULL) {
 		log_limited(action_start, LVL_ERROR,
 		            "out of memory: closing conn=%llu",
@@ -429,19 +432,30 @@ on_resolved(void *arg, struct resolved *res)
 	}
 }
 
-/* Starts connecting A to SVC's backend; false when out of memory. */
+/* Starts connecting A to SVC's backend; false when out of memory. FIRST:
+ * the engine's peek buffer still holds the client's first bytes (the ones
+ * the decision saw), which the connect may send at once. Not when
+ * something must reach the backend before them (a PROXY header), or when
+ * on_reject must see the backend's answer to exactly those bytes before
+ * deciding (reject.c sends them itself). */
 static bool
-start_forward(struct action *a, const struct service *svc)
+start_forward(struct action *a, const struct service *svc, bool first)
 {
+	struct forward_first early = {.data = a->e->peekbuf,
+	                              .len = a->ctx.decided};
+
 	/* A host name: looked up now, off the loop, then connected. */
 	if (svc->backend == NULL && svc->host != NULL) {
 		a->lookup = resolver_lookup(a->e->resolver, svc->host,
 		                            svc->port, on_resolved, a);
 		return a->lookup != NULL;
 	}
-	a->fwd = forward_start_from(
-	    a->e->loop, svc->backend, a->ctx.connect_timeout_ms,
-	    svc->transparent ? a->ctx.client : NULL, on_connected, a);
+	if (svc->proxy_protocol != 0 || svc->on_reject != ON_REJECT_NONE)
+		first = false;
+	a->fwd = forward_start_from(a->e->loop, svc->backend,
+	                            a->ctx.connect_timeout_ms,
+	                            svc->transparent ? a->ctx.client : NULL,
+	                            first ? &early : NULL, on_connected, a);
 	return a->fwd != NULL;
 }
 
@@ -485,7 +499,7 @@ action_start(struct engine *e, const struct service *svc, int fd,
 		free(a);
 		return NULL;
 	}
-	if (start_forward(a, svc)) {
+	if (start_forward(a, svc, true)) {
 		/* The client's watch waits for the relay. */
 		a->w = ctx->watch;
 		if (a->w != NULL)

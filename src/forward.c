@@ -25,7 +25,9 @@ struct forward {
 	struct loop_timer *timer;
 	forward_done_fn *fn; /* NULL once cancelled */
 	void *arg;
-	bool failed;      /* every address failed: the timer reports it */
+	bool failed; /* every address failed: the timer reports it */
+	const struct forward_first *first; /* during forward_start_from() */
+	size_t sent;      /* of FIRST, by the attempt that is now connected */
 	int checks;       /* deferred on_check calls still queued */
 	bool transparent; /* bind to FROM before connect */
 	struct sockaddr_storage from; /* the client, port 0 */
@@ -48,6 +50,7 @@ end(struct forward *f, int fd)
 	forward_done_fn *fn = f->fn;
 	void *arg = f->arg;
 	int err = f->err;
+	size_t sent = fd >= 0 ? f->sent : 0;
 
 	loop_unwatch(f->w);
 	f->w = NULL;
@@ -55,7 +58,7 @@ end(struct forward *f, int fd)
 	f->timer = NULL;
 	f->fn = NULL;
 	release(f);
-	fn(arg, fd, err);
+	fn(arg, fd, err, sent);
 }
 
 static void
@@ -67,6 +70,7 @@ fail_attempt(struct forward *f, int err)
 	close(f->fd);
 	f->fd = -1;
 	f->err = err;
+	f->sent = 0;
 	attempt(f);
 }
 
@@ -100,8 +104,9 @@ on_connect(void *arg, int fd, unsigned events)
 
 /* The first look at an attempt, after the iteration's callbacks: on
  * loopback and on a fast network the handshake is often over by then, and
- * the connect finishes without ever being watched. Otherwise the loop
- * watches it from now on. */
+ * the connect finishes without ever being watched (or it was already
+ * known: its first bytes went). Otherwise the loop watches it from now
+ * on. */
 static void
 on_check(void *arg)
 {
@@ -111,6 +116,11 @@ on_check(void *arg)
 	f->checks--;
 	if (f->fn == NULL) {
 		release(f); /* cancelled meanwhile */
+		return;
+	}
+	if (f->sent > 0) {
+		/* The first bytes went: connected. */
+		connected(f, f->fd);
 		return;
 	}
 	if (poll(&pfd, 1, 0) == 1) {
@@ -162,6 +172,30 @@ bind_transparent(struct forward *f, int fd, int family)
 	return bind(fd, (struct sockaddr *)&f->from, f->fromlen);
 }
 
+/* Right after the first attempt's connect: writes the first bytes, when
+ * the socket takes them at once (its handshake is over). Returns 0, or -1
+ * with f->err when the write says the connect failed. */
+static int
+send_first(struct forward *f)
+{
+	ssize_t n;
+
+	if (f->first == NULL || f->first->len == 0)
+		return 0;
+	do
+		n = send(f->fd, f->first->data, f->first->len,
+		         MSG_NOSIGNAL | MSG_DONTWAIT);
+	while (n < 0 && errno == EINTR);
+	if (n >= 0) {
+		f->sent = (size_t)n;
+		return 0;
+	}
+	if (errno == EAGAIN)
+		return 0; /* still connecting: watched as usual */
+	f->err = errno;
+	return -1;
+}
+
 /* Starts the next address's attempt, or reports failure: from the timer,
  * armed to fire at once, so that the callback never runs inside
  * forward_start. Arming cannot fail (the loop reserved the timer's place
@@ -194,6 +228,11 @@ attempt(struct forward *f)
 			f->fd = -1;
 			continue;
 		}
+		if (send_first(f) < 0) {
+			close(f->fd);
+			f->fd = -1;
+			continue;
+		}
 		if (loop_defer(f->loop, on_check, f) < 0) {
 			f->err = ENOMEM;
 			close(f->fd);
@@ -212,13 +251,14 @@ struct forward *
 forward_start(struct loop *loop, const struct addrinfo *ai, uint32_t timeout_ms,
               forward_done_fn *fn, void *arg)
 {
-	return forward_start_from(loop, ai, timeout_ms, NULL, fn, arg);
+	return forward_start_from(loop, ai, timeout_ms, NULL, NULL, fn, arg);
 }
 
 struct forward *
 forward_start_from(struct loop *loop, const struct addrinfo *ai,
                    uint32_t timeout_ms, const struct sockaddr *from,
-                   forward_done_fn *fn, void *arg)
+                   const struct forward_first *first, forward_done_fn *fn,
+                   void *arg)
 {
 	struct forward *f = calloc(1, sizeof(*f));
 
@@ -260,7 +300,11 @@ forward_start_from(struct loop *loop, const struct addrinfo *ai,
 		free(f);
 		return NULL;
 	}
+	/* Only the first attempt, now, may send them: later ones run
+	 * after this call, when the bytes are not ours to read. */
+	f->first = first;
 	attempt(f);
+	f->first = NULL;
 	return f;
 }
 

@@ -39,6 +39,10 @@
  * A source whose peer's FIN was reported with its readiness (LOOP_RDHUP)
  * is read until that end of file at once, instead of after another wait.
  *
+ * The head of A's stream may have reached B already, written by the
+ * connect that found B ready (forward.h): those bytes are read from A with
+ * the rest, counted, and not sent again.
+ *
  * A pty master (B, when the options say so) is read and written like a
  * file. Its EIO is the terminal's hang-up: B's direction then ends as on
  * FIN, and B is "gone": what A sends afterwards is read and dropped until
@@ -85,6 +89,7 @@ struct dir {
 	bool eof;    /* the source sent FIN */
 	bool shut;   /* FIN passed on to the destination */
 	bool splice; /* reads go through pipes (only where r->splice) */
+	size_t skip; /* bytes at the head of the source the destination has */
 	uint64_t bytes;
 };
 
@@ -388,7 +393,7 @@ pump(struct relay *r, int i, bool hup)
 {
 	struct dir *d = &r->d[i];
 
-	if (d->splice) {
+	if (d->splice && d->skip == 0) {
 		int rc = pump_pipe(r, i);
 		if (rc <= 0)
 			return rc;
@@ -414,7 +419,12 @@ pump(struct relay *r, int i, bool hup)
 		if (r->gone[1 - i])
 			continue; /* nobody to deliver to */
 		d->bytes += (size_t)n;
-		ssize_t w = dst_write(r, 1 - i, r->buf, (size_t)n);
+		/* The head the destination has already: read, not sent. */
+		size_t off = d->skip < (size_t)n ? d->skip : (size_t)n;
+		d->skip -= off;
+		ssize_t w = off == (size_t)n ? 0
+		                             : dst_write(r, 1 - i, r->buf + off,
+		                                         (size_t)n - off);
 		if (w < 0) {
 			if (errno == EIO && r->pty[1 - i]) {
 				hangup(r, 1 - i);
@@ -426,14 +436,14 @@ pump(struct relay *r, int i, bool hup)
 			}
 			w = 0;
 		}
-		if (w < n) {
-			d->plen = (size_t)(n - w);
+		if ((size_t)w < (size_t)n - off) {
+			d->plen = (size_t)n - off - (size_t)w;
 			d->pend = malloc(d->plen);
 			if (d->pend == NULL) {
 				finish(r, ENOMEM, i);
 				return -1;
 			}
-			memcpy(d->pend, r->buf + w, d->plen);
+			memcpy(d->pend, r->buf + off + w, d->plen);
 			return 0;
 		}
 		if ((size_t)n == r->bufsize) {
@@ -587,6 +597,7 @@ relay_start(struct loop *loop, int a, int b, const struct relay_opts *opts,
 	r->pool = opts->pool;
 	r->splice = opts->pool != NULL && !opts->b_is_pty;
 	r->d[0].splice = r->d[1].splice = r->splice && opts->splice_at_once;
+	r->d[0].skip = opts->a_sent;
 	r->idle_ms = opts->idle_ms;
 	r->fn = fn;
 	r->arg = arg;

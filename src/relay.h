@@ -55,6 +55,11 @@ struct relay_opts {
 	 * for the socket's whole life); the relay owns it once relay_start()
 	 * succeeds. */
 	struct loop_watch *a_watch;
+	/* The first A_SENT bytes of A's stream reached B already (sent by
+	 * the connect, see forward.h) though A's socket still holds them:
+	 * the relay reads them and counts them, but does not send them
+	 * again. */
+	size_t a_sent;
 	/* B is not a socket but a pseudo-terminal master: it is read and
 	 * written with read()/write(); EIO from it means the terminal hung
 	 * up (its program is gone), which ends B's output like a FIN and
