@@ -139,13 +139,15 @@ loop_defer(struct loop *l, loop_fn *fn, void *arg)
 
 /* --- descriptor watches --- */
 
-struct loop_watch *
-loop_watch(struct loop *l, int fd, unsigned events, loop_io_fn *fn, void *arg)
+static struct loop_watch *
+watch_new(struct loop *l, int fd, unsigned events, loop_io_fn *fn, void *arg,
+          bool edge)
 {
 	struct loop_watch *w = calloc(1, sizeof(*w));
 
 	if (w == NULL)
 		return NULL;
+	w->edge = edge && l->ops->edges;
 	w->loop = l;
 	w->fd = fd;
 	w->slot = -1;
@@ -159,14 +161,59 @@ loop_watch(struct loop *l, int fd, unsigned events, loop_io_fn *fn, void *arg)
 	return w;
 }
 
+struct loop_watch *
+loop_watch(struct loop *l, int fd, unsigned events, loop_io_fn *fn, void *arg)
+{
+	return watch_new(l, fd, events, fn, arg, false);
+}
+
+struct loop_watch *
+loop_watch_edge(struct loop *l, int fd, unsigned events, loop_io_fn *fn,
+                void *arg)
+{
+	return watch_new(l, fd, events, fn, arg, true);
+}
+
+/* The repeated LOOP_IN report of an edge watch. A watch unwatched
+ * meanwhile is still allocated: dead watches are freed after the
+ * iteration's deferred work. */
+static void
+on_again(void *arg)
+{
+	struct loop_watch *w = arg;
+
+	w->again = false;
+	if (!w->dead && (w->events & LOOP_IN))
+		((loop_io_fn *)w->fn)(w->arg, w->fd, LOOP_IN);
+}
+
+void
+loop_watch_again(struct loop_watch *w)
+{
+	if (!w->edge || w->again || w->dead)
+		return;
+	w->again = loop_defer(w->loop, on_again, w) == 0;
+	if (!w->again) {
+		/* Out of memory: registering the watch again makes the
+		 * system report what is ready now. */
+		w->rearm = true;
+		w->loop->ops->update(w->loop->backend, w);
+		w->rearm = false;
+	}
+}
+
 void
 loop_watch_set(struct loop_watch *w, unsigned events)
 {
+	unsigned added = events & ~w->events;
+
 	if (w->events == events)
 		return;
 	w->events = events;
 	/* Registered since loop_watch(): a change cannot fail. */
 	w->loop->ops->update(w->loop->backend, w);
+	if (added & LOOP_IN)
+		loop_watch_again(w);
 }
 
 void

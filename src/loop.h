@@ -51,6 +51,19 @@ int loop_defer(struct loop *loop, loop_fn *fn, void *arg);
  * loop_unwatch(), however often its events change. */
 struct loop_watch *loop_watch(struct loop *loop, int fd, unsigned events,
                               loop_io_fn *fn, void *arg);
+/* The same, for a socket that its owner reads until a read would block or
+ * falls short of its buffer, or else calls loop_watch_again(): the loop
+ * may then report only what is new (edge-triggered, on the epoll backend),
+ * and a change of events costs no system call. When the events come to
+ * include LOOP_IN again, LOOP_IN is reported once (after the current
+ * callbacks), as bytes may have come while it was not asked for. */
+struct loop_watch *loop_watch_edge(struct loop *loop, int fd, unsigned events,
+                                   loop_io_fn *fn, void *arg);
+/* The owner of an edge watch stopped reading before the socket was
+ * drained: LOOP_IN is reported again once the current callbacks are done
+ * (if still asked for). Nothing for any other watch: its readiness is
+ * reported as long as it lasts. */
+void loop_watch_again(struct loop_watch *w);
 /* Changes the events a watch waits for. 0 pauses it: no readiness is
  * reported, but an error or hang-up still is (LOOP_ERR, once per pause), so
  * a paused socket's reset is not missed. Cannot fail: the registration

@@ -20,6 +20,14 @@ struct loop_watch {
 	int slot;        /* the backend's own index; -1 when not registered */
 	uint32_t gen;    /* the backend's own: which registration of FD */
 	bool dead;
+	/* Made by loop_watch_edge() on a backend that reports edges
+	 * (ops->edges): registered for new readiness only, and a change of
+	 * events costs no system call (out: LOOP_OUT is registered too, from
+	 * the first time it is asked for). */
+	bool edge;
+	bool out;
+	bool again; /* a repeated LOOP_IN report is queued (loop.c) */
+	bool rearm; /* register again even if nothing changed */
 	void *fn;
 	void *arg;
 	struct loop_watch *next_dead;
@@ -27,6 +35,9 @@ struct loop_watch {
 
 struct loop_backend_ops {
 	const char *name;
+	/* Whether it can register a watch for edges (see loop_watch_edge);
+	 * when not, such a watch is an ordinary one. */
+	bool edges;
 	/* Makes the backend; NULL when it cannot. */
 	struct loop_backend *(*create)(void);
 	/* Frees it. */

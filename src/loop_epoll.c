@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: ISC */
 /* loop_epoll: the epoll backend of the loop, level-triggered, so that it
  * behaves exactly as the poll backend does (SO_RCVLOWAT included) while a
- * wait costs only the ready descriptors instead of all of them.
+ * wait costs only the ready descriptors instead of all of them. A watch
+ * made for edges (loop_watch_edge) is registered edge-triggered, once.
  *
  * A descriptor is added once and stays registered until it is unwatched: a
  * paused watch (events 0) is modified to edge-triggered with no events,
@@ -91,6 +92,18 @@ epoll_update(struct loop_backend *b, struct loop_watch *w)
 	/* Paused: only an error or hang-up, and only once. */
 	if (ev.events == 0)
 		ev.events = EPOLLET;
+	if (w->edge) {
+		/* Every change of readiness, whatever is asked for now
+		 * (loop.c filters); writability only from the first time it
+		 * is asked for, as a new socket is writable at once. A
+		 * modification re-reports what is ready now (REARM). */
+		bool out = w->out || (w->events & LOOP_OUT);
+		if (w->slot >= 0 && out == w->out && !w->rearm)
+			return 0;
+		w->out = out;
+		ev.events =
+		    EPOLLIN | EPOLLRDHUP | EPOLLET | (out ? EPOLLOUT : 0);
+	}
 	if (w->slot >= 0) {
 		ev.data.u64 = (uint64_t)w->gen << 32 | (uint32_t)w->fd;
 		return epoll_ctl(b->epfd, EPOLL_CTL_MOD, w->fd, &ev);
@@ -145,6 +158,7 @@ epoll_wait_backend(struct loop_backend *b, struct loop *loop, int timeout_ms)
 
 const struct loop_backend_ops loop_epoll_ops = {
     .name = "epoll",
+    .edges = true,
     .create = epoll_create_backend,
     .destroy = epoll_destroy,
     .update = epoll_update,

@@ -137,6 +137,7 @@ poll_wait(struct loop_backend *b, struct loop *loop, int timeout_ms)
 
 const struct loop_backend_ops loop_poll_ops = {
     .name = "poll",
+    .edges = false,
     .create = poll_create,
     .destroy = poll_destroy,
     .update = poll_update,

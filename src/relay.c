@@ -315,6 +315,7 @@ static int
 pump_pipe(struct relay *r, int i)
 {
 	struct dir *d = &r->d[i];
+	bool drained = false;
 
 	for (int k = 0; k < READS_PER_EVENT && reading(d); k++) {
 		if (!d->piped && pipe_take(r->pool, d) < 0) {
@@ -332,6 +333,7 @@ pump_pipe(struct relay *r, int i)
 			return 0;
 		}
 		if (n < 0) {
+			drained = errno == EAGAIN;
 			if (errno == EAGAIN || errno == EINTR)
 				break;
 			if (errno == EINVAL || errno == ENOSYS) {
@@ -348,10 +350,19 @@ pump_pipe(struct relay *r, int i)
 		d->plen = (size_t)n;
 		if (flush_pipe(r, i) < 0)
 			return -1;
-		if (d->plen > 0 || (size_t)n < cap)
-			return 0; /* destination full, or drained for now */
+		if (d->plen > 0)
+			return 0; /* destination full: read again once not */
+		if ((size_t)n < cap) {
+			/* Unlike a short recv(), a short splice() does not
+			 * mean the socket is drained (it stops at the pipe's
+			 * slots too): look again. */
+			loop_watch_again(r->w[i]);
+			return 0;
+		}
 	}
 	pipe_release(r->pool, d);
+	if (!drained && reading(d))
+		loop_watch_again(r->w[i]); /* stopped short of EAGAIN */
 	return 0;
 }
 
@@ -407,8 +418,10 @@ pump(struct relay *r, int i, bool hup)
 			return 0;
 		}
 		if (n < 0) {
-			if (errno == EAGAIN || errno == EINTR)
+			if (errno == EAGAIN)
 				return 0;
+			if (errno == EINTR)
+				break; /* read again */
 			if (errno == EIO && r->pty[i]) {
 				hangup_read(r, i);
 				return 0;
@@ -450,11 +463,13 @@ pump(struct relay *r, int i, bool hup)
 			/* A full buffer: bulk. Splice from now on. */
 			d->splice = r->splice;
 			if (d->splice)
-				return 0; /* the next turn splices */
+				break; /* the next turn splices */
 		} else if (!hup) {
 			return 0; /* drained for now; skip the EAGAIN read */
 		}
 	}
+	if (reading(d))
+		loop_watch_again(r->w[i]); /* stopped short of EAGAIN */
 	return 0;
 }
 
@@ -605,7 +620,13 @@ relay_start(struct loop *loop, int a, int b, const struct relay_opts *opts,
 	/* A handed-over watch is taken over only once nothing can fail. */
 	if (opts->a_watch == NULL)
 		r->w[0] = loop_watch(loop, a, LOOP_IN | LOOP_RDHUP, on_a, r);
-	r->w[1] = loop_watch(loop, b, LOOP_IN | LOOP_RDHUP, on_b, r);
+	/* The backend's socket is registered once for its whole life: for
+	 * edges, as every read above goes on until the socket is drained or
+	 * asks to be called again, so that pausing and resuming it, and its
+	 * FIN, cost no system call. */
+	r->w[1] = r->pty[1]
+	              ? loop_watch(loop, b, LOOP_IN | LOOP_RDHUP, on_b, r)
+	              : loop_watch_edge(loop, b, LOOP_IN | LOOP_RDHUP, on_b, r);
 	if (r->idle_ms > 0)
 		r->idle = loop_timer_new(loop, on_idle, r);
 	if (r->pty[1] && r->linger_ms > 0)
