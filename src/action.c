@@ -92,7 +92,7 @@ on_relay_done(void *arg, const struct relay_stats *st)
 	a->res.down = st->down;
 	if (a->cancelling)
 		return; /* halt()'s caller ends A */
-	if (st->error != 0 && st->error != ECANCELED)
+	if (st->error != 0 && st->error != ECANCELED && log_enabled(LVL_DEBUG))
 		log_msg(LVL_DEBUG, "relay conn=%llu ended by %s side: %s",
 		        (unsigned long long)a->ctx.conn_id,
 		        st->error_side == 0 ? "client" : "backend",

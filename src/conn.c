@@ -101,6 +101,17 @@ static void on_pace(void *arg);
 static void look(struct conn *c, int fd, unsigned events);
 static void conn_end(struct conn *c);
 
+/* The client's address as text, made the first time a log line needs it:
+ * most connections at the default level never do. */
+static const char *
+client_name(struct conn *c)
+{
+	if (c->client[0] == '\0')
+		addr_format((struct sockaddr *)&c->peer, c->client,
+		            sizeof(c->client));
+	return c->client;
+}
+
 /* Whether the client may go on: global allow/deny, then its source's
  * count. Logs (rate-limited) and returns -1 when it must be closed. Rules
  * out the services whose allow/deny refuses it. */
@@ -115,7 +126,8 @@ admit(struct conn *c)
 		log_limited(&cfg->allow, LVL_INFO,
 		            "denied conn=%llu client=%s listener=%s: not "
 		            "allowed (allow/deny)",
-		            (unsigned long long)c->id, c->client, c->listener);
+		            (unsigned long long)c->id, client_name(c),
+		            c->listener);
 		return -1;
 	}
 	if (cfg->maxconn_per_source > 0) {
@@ -134,7 +146,7 @@ admit(struct conn *c)
 			            "maxconn_per_source %u reached: closing "
 			            "conn=%llu client=%s listener=%s",
 			            cfg->maxconn_per_source,
-			            (unsigned long long)c->id, c->client,
+			            (unsigned long long)c->id, client_name(c),
 			            c->listener);
 			return -1;
 		case SRCCOUNT_FULL:
@@ -144,7 +156,7 @@ admit(struct conn *c)
 			    "source (maxconn was raised by a reload: "
 			    "restart to grow the table); closing "
 			    "conn=%llu client=%s",
-			    (unsigned long long)c->id, c->client);
+			    (unsigned long long)c->id, client_name(c));
 			return -1;
 		}
 	}
@@ -190,7 +202,7 @@ read_header(struct conn *c, unsigned events)
 		if (n == 0) {
 			/* Nothing at all: a balancer's plain TCP check. */
 			log_msg(LVL_DEBUG, "health check conn=%llu from=%s",
-			        (unsigned long long)c->id, c->client);
+			        (unsigned long long)c->id, client_name(c));
 			conn_end(c);
 			return -1;
 		}
@@ -200,8 +212,8 @@ read_header(struct conn *c, unsigned events)
 		log_limited(read_header, LVL_WARN,
 		            "bad PROXY header conn=%llu from=%s listener=%s: "
 		            "%s",
-		            (unsigned long long)c->id, c->client, c->listener,
-		            why);
+		            (unsigned long long)c->id, client_name(c),
+		            c->listener, why);
 		conn_end(c);
 		return -1;
 	case PROXYPROTO_DONE:
@@ -219,7 +231,7 @@ read_header(struct conn *c, unsigned events)
 		setsockopt(c->fd, SOL_SOCKET, SO_RCVLOWAT, &one, sizeof(one));
 		c->lowat = 1;
 	}
-	snprintf(c->via, sizeof(c->via), "%s", c->client);
+	snprintf(c->via, sizeof(c->via), "%s", client_name(c));
 	c->health_check = !h.has_addr;
 	if (h.has_addr) {
 		c->peer = h.src;
@@ -228,7 +240,7 @@ read_header(struct conn *c, unsigned events)
 		            sizeof(c->client));
 	}
 	log_msg(LVL_DEBUG, "PROXY v%d header conn=%llu client=%s via=%s",
-	        h.version, (unsigned long long)c->id, c->client, c->via);
+	        h.version, (unsigned long long)c->id, client_name(c), c->via);
 	if (admit(c) < 0) {
 		conn_end(c);
 		return -1;
@@ -260,8 +272,11 @@ conn_accepted(struct engine *e, struct config *cfg, int fd,
 	c->fd = fd;
 	c->id = engine_conn_id(e);
 	c->start_us = loop_clock_us();
-	addr_format(peer, c->client, sizeof(c->client));
-	snprintf(c->listener, sizeof(c->listener), "%s", listener);
+	/* The client's name is made when a log line needs it; the
+	 * listener's is copied (a reload may free the original). */
+	size_t llen = strnlen(listener, sizeof(c->listener) - 1);
+	memcpy(c->listener, listener, llen);
+	c->listener[llen] = '\0';
 	memcpy(&c->peer, peer,
 	       peer->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
 	                                   : sizeof(struct sockaddr_in));
@@ -282,8 +297,9 @@ conn_accepted(struct engine *e, struct config *cfg, int fd,
 	if (e->conns != NULL)
 		e->conns->prev = c;
 	e->conns = c;
-	log_msg(LVL_DEBUG, "accept conn=%llu client=%s listener=%s",
-	        (unsigned long long)c->id, c->client, c->listener);
+	if (log_enabled(LVL_DEBUG))
+		log_msg(LVL_DEBUG, "accept conn=%llu client=%s listener=%s",
+		        (unsigned long long)c->id, client_name(c), c->listener);
 	/* The services of this listener, and its own fallback and
 	 * timeout. */
 	int bind = config_bind_index(c->cfg, listener);
@@ -332,20 +348,20 @@ static void
 decide(struct conn *c, const struct verdict *v)
 {
 	char text[512], why[600], first[32] = "-", dec[32] = "-";
-	uint64_t now = loop_clock_us();
-	double ms = (double)(now - c->start_us) / 1000.0;
-
-	if (c->first_us != 0) {
-		snprintf(first, sizeof(first), "%.3f",
-		         (double)(c->first_us - c->start_us) / 1000.0);
-		snprintf(dec, sizeof(dec), "%.3f",
-		         (double)(now - c->first_us) / 1000.0);
-	}
 
 	c->service = verdict_service_name(v);
-	/* Explaining costs more than deciding: only when it is logged.
-	 * Escaped, so the quoted value stays one field of the line. */
+	/* Explaining costs more than deciding, and so does printing the
+	 * times: only when it is logged. Escaped, so the quoted value stays
+	 * one field of the line. */
 	if (log_enabled(LVL_INFO)) {
+		uint64_t now = loop_clock_us();
+		double ms = (double)(now - c->start_us) / 1000.0;
+		if (c->first_us != 0) {
+			snprintf(first, sizeof(first), "%.3f",
+			         (double)(c->first_us - c->start_us) / 1000.0);
+			snprintf(dec, sizeof(dec), "%.3f",
+			         (double)(now - c->first_us) / 1000.0);
+		}
 		matcher_explain(c->m, v, text, sizeof(text));
 		bytes_escape((const uint8_t *)text, strlen(text), why,
 		             sizeof(why));
@@ -353,7 +369,7 @@ decide(struct conn *c, const struct verdict *v)
 		        "decision conn=%llu client=%s listener=%s service=%s "
 		        "why=\"%s\" bytes=%zu ms=%.3f first_byte_ms=%s "
 		        "decide_ms=%s peeks=%u%s%s",
-		        (unsigned long long)c->id, c->client, c->listener,
+		        (unsigned long long)c->id, client_name(c), c->listener,
 		        c->service, why, v->bytes, ms, first, dec,
 		        c->pace.looks + 1, c->via[0] ? " via=" : "", c->via);
 	}
@@ -595,7 +611,8 @@ on_timeout(void *arg)
 		log_limited(on_timeout, LVL_WARN,
 		            "bad PROXY header conn=%llu from=%s listener=%s: "
 		            "not complete within timeout",
-		            (unsigned long long)c->id, c->client, c->listener);
+		            (unsigned long long)c->id, client_name(c),
+		            c->listener);
 		conn_end(c);
 		return;
 	}
@@ -647,8 +664,8 @@ conn_end(struct conn *c)
 		log_msg(LVL_INFO,
 		        "close conn=%llu client=%s service=%s up=%s down=%s "
 		        "duration=%.3f%s",
-		        (unsigned long long)c->id, c->client, c->service, up,
-		        down, (double)(loop_clock_us() - c->start_us) / 1e6,
+		        (unsigned long long)c->id, client_name(c), c->service,
+		        up, down, (double)(loop_clock_us() - c->start_us) / 1e6,
 		        status);
 	}
 	loop_timer_free(c->timer);
