@@ -9,8 +9,11 @@
  * that cannot start says so where it was started.
  *
  * SIGHUP reopens a log file and builds a new configuration beside the one
- * in force; only when it is valid and its listeners could all be opened
- * does it become the one in force. Connections keep the configuration
+ * in force, on a thread of its own (loader.h: reading files and looking up
+ * `bind` names may block, the loop must not); a byte in the self-pipe says
+ * when it is done, and only when it is valid and its listeners could all
+ * be opened does it become the one in force. A SIGHUP during a load makes
+ * one more load follow it. Connections keep the configuration
  * they started under (they hold a reference).
  *
  * SIGTERM/SIGINT: listeners close at once, relayed and undecided
@@ -48,6 +51,7 @@
 #include "engine.h"
 #include "exec.h"
 #include "listener.h"
+#include "loader.h"
 #include "log.h"
 #include "nofile.h"
 #include "pidfile.h"
@@ -87,7 +91,18 @@ struct daemon {
 	bool relay_splice;     /* PORTSPLIT_RELAY=splice: splice at once */
 	struct sockact passed; /* listening sockets systemd passed */
 	int notify_fd;         /* NOTIFY_SOCKET, connected; or -1 */
+	/* SIGHUP: the configuration being loaded on its own thread (NULL:
+	 * none), whether another SIGHUP came meanwhile (one more load
+	 * follows), and how the thread wakes the one that serves. */
+	struct load *loading;
+	bool reload_again;
+	load_wake_fn *wake;
+	void *wake_arg;
 };
+
+/* The byte the self-pipe carries when a load is done (signal numbers
+ * start at 1). */
+#define LOADED_BYTE 0
 
 /* The write end of the self-pipe, for the signal handler. */
 static int signal_fd = -1;
@@ -199,52 +214,35 @@ notify_ready(struct daemon *d, const char *how)
 		            strerror(errno));
 }
 
-static int reload(struct daemon *d);
+static void reload_start(struct daemon *d);
 
-int
-daemon_reload(struct daemon *d)
-{
-	char text[64];
-	int rc;
-
-	sdnotify_reloading_text(sdnotify_monotonic_usec(), text, sizeof(text));
-	sdnotify_send(d->notify_fd, text);
-	rc = reload(d);
-	notify_ready(d, rc == 0 ? "reloaded, serving"
-	                        : "reload failed (see the log), still serving");
-	return rc;
-}
-
+/* The configuration loaded (or not) by the load's thread: checked, and
+ * made the one in force when it is valid and its listeners open. Returns
+ * 0 when it is, -1 when the old one stays (logged). */
 static int
-reload(struct daemon *d)
+reload_apply(struct daemon *d, int loaded, struct config *cfg,
+             struct config_errors *errs)
 {
-	struct config *cfg, *old = d->cfg;
-	struct config_errors errs = {0};
+	struct config *old = d->cfg;
 	char err[512];
 
-	if (log_reopen() < 0)
-		log_msg(LVL_ERROR,
-		        "reopening the log file: %s; going on with "
-		        "the old one",
-		        strerror(errno));
-	log_msg(LVL_INFO, "SIGHUP: reloading %s", d->config_path);
-	if (config_load(d->config_path, &cfg, &errs) < 0) {
-		size_t n = errs.n - errs.nwarnings;
-		for (size_t i = 0; i < errs.n; i++)
-			log_msg(strstr(errs.lines[i], ": warning: ") != NULL
+	if (loaded < 0) {
+		size_t n = errs->n - errs->nwarnings;
+		for (size_t i = 0; i < errs->n; i++)
+			log_msg(strstr(errs->lines[i], ": warning: ") != NULL
 			            ? LVL_WARN
 			            : LVL_ERROR,
-			        "%s", errs.lines[i]);
+			        "%s", errs->lines[i]);
 		log_msg(LVL_ERROR,
 		        "reload failed (%zu error%s): the running "
 		        "configuration stays",
 		        n, n == 1 ? "" : "s");
-		config_errors_free(&errs);
+		config_errors_free(errs);
 		return -1;
 	}
-	for (size_t i = 0; i < errs.n; i++)
-		log_msg(LVL_WARN, "%s", errs.lines[i]);
-	config_errors_free(&errs);
+	for (size_t i = 0; i < errs->n; i++)
+		log_msg(LVL_WARN, "%s", errs->lines[i]);
+	config_errors_free(errs);
 	if (listener_set_update(d->set, cfg, err, sizeof(err)) < 0) {
 		log_msg(LVL_ERROR,
 		        "reload failed: %s; the running configuration stays",
@@ -281,6 +279,94 @@ reload(struct daemon *d)
 	        cfg->nservices, cfg->nbinds);
 	check_nofile(d, cfg);
 	return 0;
+}
+
+void
+daemon_reload(struct daemon *d)
+{
+	if (d->stopping)
+		return;
+	if (d->loading != NULL) {
+		log_msg(LVL_INFO,
+		        "SIGHUP: %s is being loaded; it is loaded again "
+		        "once that is done",
+		        d->config_path);
+		d->reload_again = true;
+		return;
+	}
+	reload_start(d);
+}
+
+/* SIGHUP: the log file is reopened and the configuration file is loaded
+ * on a thread of its own (loader.h), which calls D's wake function when
+ * it is done; daemon_reload_done() takes it from there. */
+static void
+reload_start(struct daemon *d)
+{
+	char text[64];
+
+	sdnotify_reloading_text(sdnotify_monotonic_usec(), text, sizeof(text));
+	sdnotify_send(d->notify_fd, text);
+	if (log_reopen() < 0)
+		log_msg(LVL_ERROR,
+		        "reopening the log file: %s; going on with "
+		        "the old one",
+		        strerror(errno));
+	log_msg(LVL_INFO, "SIGHUP: reloading %s", d->config_path);
+	d->loading = load_start(d->config_path, d->wake, d->wake_arg);
+	if (d->loading == NULL) {
+		log_msg(LVL_ERROR,
+		        "reload failed: cannot start loading %s: %s; the "
+		        "running configuration stays",
+		        d->config_path, strerror(errno));
+		notify_ready(d, "reload failed (see the log), still serving");
+	}
+}
+
+int
+daemon_reload_done(struct daemon *d)
+{
+	struct config *cfg = NULL;
+	struct config_errors errs = {0};
+	int loaded, rc;
+
+	if (d->loading == NULL || !load_done(d->loading))
+		return 0;
+	loaded = load_take(d->loading, &cfg, &errs);
+	d->loading = NULL;
+	if (d->stopping) {
+		/* Too late: nothing is applied any more. */
+		config_unref(cfg);
+		config_errors_free(&errs);
+		return 0;
+	}
+	rc = reload_apply(d, loaded, cfg, &errs);
+	notify_ready(d, rc == 0 ? "reloaded, serving"
+	                        : "reload failed (see the log), still serving");
+	if (d->reload_again) {
+		d->reload_again = false;
+		reload_start(d);
+	}
+	return rc == 0 ? 1 : -1;
+}
+
+void
+daemon_reload_wake(struct daemon *d, load_wake_fn *wake, void *arg)
+{
+	d->wake = wake;
+	d->wake_arg = arg;
+}
+
+/* A lone daemon's load is done: a byte in the self-pipe wakes the loop. */
+static void
+wake_loop(void *arg)
+{
+	struct daemon *d = arg;
+	unsigned char b = LOADED_BYTE;
+
+	if (write(d->sigpipe[1], &b, 1) < 0) {
+		/* Full pipe: the loop will read it anyway. */
+	}
 }
 
 static void
@@ -397,6 +483,9 @@ on_signal_pipe(void *arg, int fd, unsigned events)
 	while ((n = read(fd, sigs, sizeof(sigs))) > 0) {
 		for (ssize_t i = 0; i < n; i++) {
 			switch (sigs[i]) {
+			case LOADED_BYTE:
+				daemon_reload_done(d);
+				break;
 			case SIGCHLD:
 				exec_table_reap(d->engine->children);
 				break;
@@ -407,7 +496,7 @@ on_signal_pipe(void *arg, int fd, unsigned events)
 					        "not reload; signal "
 					        "the master, pid %ld",
 					        (long)getppid());
-				else if (!d->stopping)
+				else
 					daemon_reload(d);
 				break;
 			case SIGQUIT:
@@ -421,6 +510,8 @@ on_signal_pipe(void *arg, int fd, unsigned events)
 			}
 		}
 	}
+	/* Should the pipe have been too full for the load's byte. */
+	daemon_reload_done(d);
 }
 
 static int
@@ -554,6 +645,7 @@ daemon_free(struct daemon *d)
 		conn_end_all(d->engine);
 		end_children(d->engine->children);
 	}
+	load_abandon(d->loading);
 	loop_timer_free(d->stop_timer);
 	free(d->config_path);
 	if (d->ready_fd >= 0)
@@ -580,6 +672,9 @@ daemon_forked(struct daemon *d)
 {
 	pidfile_forget(d->pid);
 	d->pid = NULL;
+	/* A load in progress is the parent's (its thread is not here). */
+	d->loading = NULL;
+	d->reload_again = false;
 	/* The master speaks to systemd and keeps systemd's sockets; the
 	 * worker has its copies in the listener set. */
 	if (d->notify_fd >= 0)
@@ -635,6 +730,7 @@ daemon_engine(struct daemon *d, struct worker_share *share, int tally,
 	}
 	d->engine->replay = d->replay;
 	d->engine->splice_at_once = d->relay_splice;
+	daemon_reload_wake(d, wake_loop, d);
 	if (setup_signals(d) < 0) {
 		daemon_fail(d, "signals: %s", strerror(errno));
 		return -1;

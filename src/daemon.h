@@ -18,6 +18,7 @@
 #include <stdbool.h>
 
 #include "config.h"
+#include "loader.h"
 
 struct daemon;
 struct worker_share;
@@ -64,10 +65,19 @@ int daemon_engine(struct daemon *d, struct worker_share *share, int tally,
 /* Accepts on the sockets of SLOT and runs the loop until the daemon has
  * stopped. Returns the exit status. */
 int daemon_serve(struct daemon *d, unsigned slot);
-/* SIGHUP: loads the configuration again and updates the listeners. Returns
- * 0 when the new configuration is in force, -1 when the old one stays
- * (logged). */
-int daemon_reload(struct daemon *d);
+/* SIGHUP: starts loading the configuration again on a thread of its own
+ * (loader.h), or, when a load is running, makes one more follow it. The
+ * wake function (daemon_reload_wake) says when it is done. */
+void daemon_reload(struct daemon *d);
+/* After the wake: when the load is done, takes it, and when it is valid
+ * and its listeners open, makes it the configuration in force. Returns 1
+ * then, -1 when the old configuration stays (logged), 0 when no load was
+ * done (none, still running, or the daemon is stopping). */
+int daemon_reload_done(struct daemon *d);
+/* How the load's thread wakes the thread that serves D: WAKE(ARG), called
+ * on the load's thread, must not block. A process that serves (an engine)
+ * has its own: a byte in its signal pipe. */
+void daemon_reload_wake(struct daemon *d, load_wake_fn *wake, void *arg);
 /* SIGTERM or SIGINT (SIGNO). The first one closes the listeners, logs
  * "NAME: stopping" followed by WHAT, and returns true; another one, once
  * stopping, logs "NAME again: " followed by AGAIN and returns false. */

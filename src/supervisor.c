@@ -7,14 +7,16 @@
  * slot and only supervises, waiting for signals with sigwaitinfo() (it runs
  * no loop). A worker is the daemon on its slot's sockets. The master's
  * SIGHUP reloads the daemon's configuration and sockets as a lone daemon
- * does; when that works it starts a new generation of workers with the new
- * configuration and tells the old ones to retire (SIGQUIT): they close
- * their sockets and end with their last connection, so connections in
- * progress go on untouched. A slot's old worker retires only once the
- * slot's new one runs: the master holds every slot's socket, and a socket
- * of a SO_REUSEPORT group that no process accepts on would strand the
- * connections the kernel gives it. Retiring workers are bounded: after
- * `reload_grace` seconds (when set) they are stopped as by SIGTERM, and
+ * does, the file read on a thread of its own that sends SIG_LOADED when
+ * it is done (so that a slow file or `bind` lookup never delays reaping,
+ * restarting or stopping workers); when that works it starts a new
+ * generation of workers with the new configuration and tells the old ones to
+ * retire (SIGQUIT): they close their sockets and end with their last
+ * connection, so connections in progress go on untouched. A slot's old worker
+ * retires only once the slot's new one runs: the master holds every slot's
+ * socket, and a socket of a SO_REUSEPORT group that no process accepts on would
+ * strand the connections the kernel gives it. Retiring workers are bounded:
+ * after `reload_grace` seconds (when set) they are stopped as by SIGTERM, and
  * beyond RETIRING_GENERATIONS generations the oldest is stopped at once.
  * A worker that dies is replaced, no sooner than RESTART_MIN_MS after the
  * slot's last start. SIGUSR1 reopens the log file, here and in every
@@ -28,6 +30,7 @@
 #include "supervisor.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -47,6 +50,9 @@
 /* A worker stops within 2 grace periods; the master allows a second more. */
 #define MASTER_STOP_MS (2 * DAEMON_STOP_GRACE_MS + 1000)
 #define RESTART_MIN_MS 1000
+/* The load of a reload is done (loader.h): its thread sends it to the
+ * master's. */
+#define SIG_LOADED SIGUSR2
 /* The most generations retiring at once: a reload beyond it stops the
  * oldest, so that the processes alive stay within workers x (1 + this). */
 #define RETIRING_GENERATIONS 4
@@ -78,6 +84,7 @@ struct supervisor {
 	uint64_t *started_at, *restart_at;
 	bool stopping, stop_killed;
 	uint64_t kill_at; /* stopping: when what still runs is killed */
+	pthread_t thread; /* the master's, which a load's thread wakes */
 };
 
 static uint64_t
@@ -99,6 +106,7 @@ master_signals(sigset_t *wait, sigset_t *block)
 	sigaddset(wait, SIGHUP);
 	sigaddset(wait, SIGCHLD);
 	sigaddset(wait, SIGUSR1);
+	sigaddset(wait, SIG_LOADED);
 	*block = *wait;
 	sigaddset(block, SIGQUIT);
 }
@@ -383,6 +391,16 @@ next_due(const struct supervisor *s, uint64_t now)
 	return due > now ? (long)(due - now) : 0;
 }
 
+/* On the load's thread: the master waits for signals, so a signal wakes
+ * it. */
+static void
+wake_master(void *arg)
+{
+	struct supervisor *s = arg;
+
+	pthread_kill(s->thread, SIG_LOADED);
+}
+
 /* The master's life once everything is bound and dropped: start the
  * workers, then react to signals until the last worker has ended. */
 static int
@@ -415,7 +433,11 @@ supervise(struct supervisor *s)
 			reap(s, now);
 			break;
 		case SIGHUP:
-			if (!s->stopping && daemon_reload(s->d) == 0)
+			if (!s->stopping)
+				daemon_reload(s->d);
+			break;
+		case SIG_LOADED:
+			if (!s->stopping && daemon_reload_done(s->d) > 0)
 				new_generation(s);
 			break;
 		case SIGTERM:
@@ -481,6 +503,8 @@ supervisor_run(struct config *cfg, const struct daemon_opts *opts,
 		daemon_fail(s.d, "out of memory");
 		goto out;
 	}
+	s.thread = pthread_self();
+	daemon_reload_wake(s.d, wake_master, &s);
 	if (daemon_open(s.d) == 0)
 		rc = supervise(&s);
 out:
