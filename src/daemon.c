@@ -314,6 +314,11 @@ reload_start(struct daemon *d)
 		        strerror(errno));
 	log_msg(LVL_INFO, "SIGHUP: reloading %s", d->config_path);
 	d->loading = load_start(d->config_path, d->wake, d->wake_arg);
+	if (d->loading != NULL && load_inline(d->loading) != 0)
+		log_msg(LVL_WARN,
+		        "SIGHUP: no thread to load %s on (%s): it was read "
+		        "on the serving thread",
+		        d->config_path, strerror(load_inline(d->loading)));
 	if (d->loading == NULL) {
 		log_msg(LVL_ERROR,
 		        "reload failed: cannot start loading %s: %s; the "

@@ -28,6 +28,7 @@ struct load {
 	int rc;
 	struct config *cfg;
 	struct config_errors errs;
+	int inline_error; /* why it was loaded without a thread, or 0 */
 };
 
 /* Drops a reference to L; the last one frees it. */
@@ -102,12 +103,23 @@ load_start(const char *path, load_wake_fn *wake, void *arg)
 	pthread_attr_destroy(&attr);
 	if (rc == 0)
 		return l;
+	/* No thread (RLIMIT_NPROC, memory): a reload that waits beats no
+	 * reload at all. */
+	l->inline_error = rc;
+	load_main(l);
+	return l;
 fail:
 	pthread_mutex_destroy(&l->mu);
 	free(l->path);
 	free(l);
 	errno = rc;
 	return NULL;
+}
+
+int
+load_inline(const struct load *l)
+{
+	return l->inline_error;
 }
 
 bool

@@ -25,8 +25,12 @@ struct load;
 typedef void load_wake_fn(void *arg);
 
 /* Starts loading PATH (copied) on a new thread, which calls WAKE(ARG)
- * when done. Returns the load, or NULL with errno. */
+ * when done. When no thread can be made, loads on the caller's thread
+ * before returning (load_inline() then says why). Returns the load, or
+ * NULL with errno. */
 struct load *load_start(const char *path, load_wake_fn *wake, void *arg);
+/* The error that kept L from having a thread of its own, or 0. */
+int load_inline(const struct load *l);
 /* Whether L's thread has finished loading (load_take() then returns at
  * once). */
 bool load_done(struct load *l);
