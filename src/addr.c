@@ -8,6 +8,7 @@
 #include "addr.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -70,6 +71,14 @@ addr_split(const char *text, char **host, char **port, char *err, size_t errlen)
 	}
 	*host = strndup(h, hlen);
 	*port = strdup(p);
+	if (*host == NULL || *port == NULL) {
+		free(*host);
+		free(*port);
+		*host = *port = NULL;
+		snprintf(err, errlen, "out of memory");
+		errno = ENOMEM;
+		return -1;
+	}
 	return 0;
 }
 

@@ -207,15 +207,20 @@ add_line(struct config_errors *errs, const char *file, int line, bool warning,
 	char msg[1024], where[32] = "", *text;
 	char **grown = realloc(errs->lines, (errs->n + 1) * sizeof(char *));
 
-	if (grown == NULL)
+	/* A line that cannot be kept must not let the file pass. */
+	if (grown == NULL) {
+		errs->oom = true;
 		return;
+	}
 	errs->lines = grown;
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	if (line > 0)
 		snprintf(where, sizeof(where), "%d:", line);
 	if (asprintf(&text, "%s:%s %s%s", file, where,
-	             warning ? "warning: " : "", msg) < 0)
+	             warning ? "warning: " : "", msg) < 0) {
+		errs->oom = true;
 		return;
+	}
 	errs->lines[errs->n++] = text;
 	if (warning)
 		errs->nwarnings++;
@@ -260,50 +265,87 @@ nerrors(const struct config_errors *errs)
 #define perr(p, ...) add_error((p)->errs, (p)->file, (p)->line, __VA_ARGS__)
 #define pwarn(p, ...) add_warning((p)->errs, (p)->file, (p)->line, __VA_ARGS__)
 
-/* Allocation failure while loading, which only start-up and reload can
- * meet: the process exits. */
-static void __attribute__((noreturn)) out_of_memory(void)
+/* An allocation failed while loading (start-up, -t or a reload): the load
+ * fails with ERRS->oom set, nothing more is read, and what was built is
+ * freed, so that a reload keeps the configuration in force. Every
+ * allocation below is checked; a function that meets a failure calls this
+ * and returns, leaving what it made owned by the parse state. */
+static void
+oom(struct parse *p)
 {
-	fprintf(stderr, "portsplit: out of memory\n");
-	exit(1);
+	p->errs->oom = true;
+	p->stop = true;
+}
+
+/* ENOMEM from a helper that reports its errors in a string (errno is
+ * cleared before the call): out of memory, not an error in the file. */
+static bool
+failed_for_memory(struct parse *p)
+{
+	if (errno != ENOMEM)
+		return false;
+	oom(p);
+	return true;
 }
 
 /* Grows *ARR (of *N elements of SIZE bytes) by one zeroed element and
- * returns it; exits on allocation failure. */
+ * returns it; NULL when out of memory (see oom()). */
 static void *
-grow(void *arr_ptr, size_t *n, size_t size)
+grow(struct parse *p, void *arr_ptr, size_t *n, size_t size)
 {
 	void **arr = arr_ptr;
-	char *p = realloc(*arr, (*n + 1) * size);
+	char *more = realloc(*arr, (*n + 1) * size);
 
-	if (p == NULL) {
-		out_of_memory();
+	if (more == NULL) {
+		oom(p);
+		return NULL;
 	}
-	*arr = p;
-	memset(p + *n * size, 0, size);
-	return p + (*n)++ * size;
+	*arr = more;
+	memset(more + *n * size, 0, size);
+	return more + (*n)++ * size;
 }
 
+/* A copy of S; NULL when out of memory (see oom()). */
 static char *
-xstrdup(const char *s)
+xstrdup(struct parse *p, const char *s)
 {
 	char *d = strdup(s);
 
-	if (d == NULL) {
-		out_of_memory();
-	}
+	if (d == NULL)
+		oom(p);
 	return d;
 }
 
-/* Interns a file name so that every struct can point at it. */
-static const char *
-intern_file(struct config *cfg, const char *path)
+/* Appends a copy of S to *ARR (of *N strings). Returns 0, or -1 when out
+ * of memory. */
+static int
+push_copy(struct parse *p, char ***arr, size_t *n, const char *s)
 {
+	char *copy = xstrdup(p, s), **slot;
+
+	if (copy == NULL)
+		return -1;
+	slot = grow(p, arr, n, sizeof(char *));
+	if (slot == NULL) {
+		free(copy);
+		return -1;
+	}
+	*slot = copy;
+	return 0;
+}
+
+/* Interns a file name so that every struct can point at it; NULL when out
+ * of memory. */
+static const char *
+intern_file(struct parse *p, const char *path)
+{
+	struct config *cfg = p->cfg;
+
 	for (size_t i = 0; i < cfg->nfiles; i++)
 		if (strcmp(cfg->files[i], path) == 0)
 			return cfg->files[i];
-	*(char **)grow(&cfg->files, &cfg->nfiles, sizeof(char *)) =
-	    xstrdup(path);
+	if (push_copy(p, &cfg->files, &cfg->nfiles, path) < 0)
+		return NULL;
 	return cfg->files[cfg->nfiles - 1];
 }
 
@@ -369,7 +411,7 @@ read_line(struct parse *p, size_t *kept)
 		p->rawcap = CONFIG_MAX_LINE + 2;
 		p->raw = malloc(p->rawcap);
 		if (p->raw == NULL) {
-			perr(p, "out of memory");
+			oom(p);
 			return -1;
 		}
 	}
@@ -430,7 +472,7 @@ reader(char *buf, int size, void *stream)
 	size_t kept;
 	char *s, *end;
 
-	if (p->stop)
+	if (p->stop || p->errs->oom)
 		return NULL;
 	n = read_line(p, &kept);
 	if (n < 0)
@@ -504,7 +546,7 @@ reader(char *buf, int size, void *stream)
 			const char *v = end + 1;
 			while (*v == ' ' || *v == '\t')
 				v++;
-			p->orig_value = xstrdup(v);
+			p->orig_value = xstrdup(p, v);
 		}
 	}
 	if (strlen(s) + 2 <= (size_t)size) {
@@ -550,14 +592,25 @@ begin_section(struct parse *p, char *name)
 			return;
 		}
 	}
-	sec = grow(&p->sections, &p->nsections, sizeof(*sec));
-	sec->name = xstrdup(name);
+	char *copy = xstrdup(p, name);
+	if (copy == NULL)
+		return;
+	sec = grow(p, &p->sections, &p->nsections, sizeof(*sec));
+	if (sec == NULL) {
+		free(copy);
+		return;
+	}
+	sec->name = copy;
 	sec->file = p->file;
 	sec->line = p->line;
 	sec->kind = strcmp(name, "fallback") == 0  ? SEC_FALLBACK
 	            : strcmp(name, "timeout") == 0 ? SEC_TIMEOUT
 	                                           : SEC_SERVICE;
 	sec->groups = calloc(1, sizeof(struct pgroup));
+	if (sec->groups == NULL) {
+		oom(p);
+		return;
+	}
 	sec->ngroups = 1;
 	sec->pty = -1;
 	sec->reject_to = -1;
@@ -620,12 +673,14 @@ add_sig(struct parse *p, struct pgroup *g, bool regex, const char *value)
 	 * arguments of its `signature =` line. */
 	if (regex && g->name != NULL) {
 		size_t n;
+		errno = 0;
 		enum sigparam_rc rc = sigparam_expand(
 		    value, g->args, g->nargs, &expanded, &n, err, sizeof(err));
 		g->placeholders += n;
 		switch (rc) {
 		case SIGPARAM_BAD_PATTERN:
-			perr(p, "%s", err);
+			if (!failed_for_memory(p))
+				perr(p, "%s", err);
 			return;
 		case SIGPARAM_BAD_ARG:
 			if (!g->arg_error)
@@ -641,19 +696,25 @@ add_sig(struct parse *p, struct pgroup *g, bool regex, const char *value)
 		if (expanded != NULL)
 			value = expanded;
 	}
+	errno = 0;
 	if (regex) {
 		sig = sig_new_regex(value, err, sizeof(err));
 	} else {
 		uint8_t *bytes;
 		size_t len;
 		if (bytes_decode(value, &bytes, &len, err, sizeof(err)) < 0) {
-			perr(p, "string: %s", err);
+			if (!failed_for_memory(p))
+				perr(p, "string: %s", err);
 			return;
 		}
 		sig = sig_new_string(bytes, len);
 		free(bytes);
 		if (sig == NULL)
 			snprintf(err, sizeof(err), "out of memory");
+	}
+	if (sig == NULL && failed_for_memory(p)) {
+		free(expanded);
+		return;
 	}
 	if (sig == NULL && expanded != NULL) {
 		/* The library's pattern compiles on its own (the tests see to
@@ -676,9 +737,17 @@ add_sig(struct parse *p, struct pgroup *g, bool regex, const char *value)
 		free(expanded);
 		return;
 	}
-	struct sigdef *d = grow(&g->sigs, &g->nsigs, sizeof(*d));
+	char *text = xstrdup(p, value);
+	struct sigdef *d =
+	    text != NULL ? grow(p, &g->sigs, &g->nsigs, sizeof(*d)) : NULL;
+	if (d == NULL) {
+		sig_free(sig);
+		free(text);
+		free(expanded);
+		return;
+	}
 	d->sig = sig;
-	d->text = xstrdup(value);
+	d->text = text;
 	d->file = p->file;
 	d->line = p->line;
 	free(expanded);
@@ -817,11 +886,13 @@ static void
 add_signature(struct parse *p, struct psection *sec, const char *value)
 {
 	char path[PATH_MAX];
-	char *words = xstrdup(value), *dirs, *save = NULL, *name;
+	char *words = xstrdup(p, value), *dirs, *save = NULL, *name;
 	char **args = NULL;
 	size_t nargs = 0;
 	bool found = false;
 
+	if (words == NULL)
+		return;
 	if (p->bad_sig_path) {
 		sec->broken = true; /* reported with signature_path */
 		goto done;
@@ -829,13 +900,16 @@ add_signature(struct parse *p, struct psection *sec, const char *value)
 	name = strtok_r(words, " \t", &save);
 	for (char *a = strtok_r(NULL, " \t", &save); a != NULL;
 	     a = strtok_r(NULL, " \t", &save))
-		*(char **)grow(&args, &nargs, sizeof(char *)) = xstrdup(a);
+		if (push_copy(p, &args, &nargs, a) < 0)
+			goto done;
 	if (name == NULL || !valid_name(name)) {
 		perr(p, "bad signature name '%s'", name ? name : "");
 		sec->broken = true;
 		goto done;
 	}
-	dirs = xstrdup(p->cfg->sig_path);
+	dirs = xstrdup(p, p->cfg->sig_path);
+	if (dirs == NULL)
+		goto done;
 	save = NULL;
 	for (char *d = strtok_r(dirs, ":", &save); d != NULL && !found;
 	     d = strtok_r(NULL, ":", &save)) {
@@ -864,17 +938,22 @@ add_signature(struct parse *p, struct psection *sec, const char *value)
 		sec->broken = true; /* no second error: "no signature" */
 		goto done;
 	}
-	struct pgroup *g = grow(&sec->groups, &sec->ngroups, sizeof(*g));
+	struct pgroup *g = grow(p, &sec->groups, &sec->ngroups, sizeof(*g));
+	if (g == NULL)
+		goto done;
 	/* The name as shown (-t, decisions): with its arguments. */
-	g->name = xstrdup(name);
-	for (size_t i = 0; i < nargs; i++) {
+	g->name = xstrdup(p, name);
+	for (size_t i = 0; g->name != NULL && i < nargs; i++) {
 		char *longer;
 		if (asprintf(&longer, "%s %s", g->name, args[i]) < 0) {
-			out_of_memory();
+			oom(p);
+			break;
 		}
 		free(g->name);
 		g->name = longer;
 	}
+	if (p->errs->oom)
+		goto done;
 	g->file = p->file;
 	g->line = p->line;
 	g->args = args;
@@ -913,24 +992,36 @@ bind_key(struct parse *p, const char *v)
 	struct addrinfo *ai = NULL;
 
 	p->bind_lines++;
+	errno = 0;
 	if (addr_split(v, &host, &port, err, sizeof(err)) < 0) {
-		perr(p, "bind: %s", err);
+		if (!failed_for_memory(p))
+			perr(p, "bind: %s", err);
 		return;
 	}
 	if (addr_resolve(host, port, true, &ai, err, sizeof(err)) < 0)
 		perr(p, "bind: %s", err);
-	struct bind *b = grow(&cfg->binds, &cfg->nbinds, sizeof(*b));
-	b->text = xstrdup(v);
+	char *text = xstrdup(p, v);
+	struct bind *b = text != NULL
+	                     ? grow(p, &cfg->binds, &cfg->nbinds, sizeof(*b))
+	                     : NULL;
+	if (b == NULL) {
+		free(text);
+		if (ai != NULL)
+			freeaddrinfo(ai);
+		goto out;
+	}
+	b->text = text;
 	b->file = p->file;
 	b->line = p->line;
 	b->ai = ai;
 	for (struct addrinfo *a = ai; a != NULL; a = a->ai_next) {
 		char name[ADDR_STRLEN];
 		addr_format(a->ai_addr, name, sizeof(name));
-		*(char **)grow(&b->names, &b->nnames, sizeof(char *)) =
-		    xstrdup(name);
+		if (push_copy(p, &b->names, &b->nnames, name) < 0)
+			goto out;
 	}
 	b->dual_stack = v[0] != '[' && strcmp(host, "::") == 0;
+out:
 	free(host);
 	free(port);
 }
@@ -939,13 +1030,15 @@ bind_key(struct parse *p, const char *v)
  * configuration file, wherever the daemon was started or has moved to
  * since (-d moves to /). */
 static char *
-absolute_path(const struct parse *p, const char *path)
+absolute_path(struct parse *p, const char *path)
 {
 	char *dir, *slash, *real, *out;
 
 	if (path[0] == '/')
-		return xstrdup(path);
-	dir = xstrdup(p->cfg->path);
+		return xstrdup(p, path);
+	dir = xstrdup(p, p->cfg->path);
+	if (dir == NULL)
+		return NULL;
 	slash = strrchr(dir, '/');
 	if (slash == NULL)
 		strcpy(dir, ".");
@@ -954,8 +1047,10 @@ absolute_path(const struct parse *p, const char *path)
 	else
 		*slash = '\0';
 	real = realpath(dir, NULL);
-	if (asprintf(&out, "%s/%s", real != NULL ? real : dir, path) < 0)
-		out_of_memory();
+	if (asprintf(&out, "%s/%s", real != NULL ? real : dir, path) < 0) {
+		oom(p);
+		out = NULL;
+	}
 	free(real);
 	free(dir);
 	return out;
@@ -1001,7 +1096,8 @@ acl_key(struct parse *p, struct acl *list, const char *key, const char *v)
 {
 	char err[512];
 
-	if (acl_parse(list, v, err, sizeof(err)) < 0)
+	errno = 0;
+	if (acl_parse(list, v, err, sizeof(err)) < 0 && !failed_for_memory(p))
 		perr(p, "%s: %s", key, err);
 }
 
@@ -1066,9 +1162,16 @@ address_service_key(struct parse *p, struct psection *sec, const char *key,
 			return true;
 		}
 		size_t n = sec->nlisten;
-		*(char **)grow(&sec->listen, &n, sizeof(char *)) = xstrdup(v);
+		int *line;
+		if (push_copy(p, &sec->listen, &n, v) < 0)
+			return true;
 		n = sec->nlisten;
-		*(int *)grow(&sec->listen_lines, &n, sizeof(int)) = p->line;
+		line = grow(p, &sec->listen_lines, &n, sizeof(int));
+		if (line == NULL) {
+			free(sec->listen[sec->nlisten]);
+			return true;
+		}
+		*line = p->line;
 		sec->nlisten++;
 		return true;
 	}
@@ -1125,8 +1228,8 @@ check_listen(struct parse *p)
 	int *to = calloc(cfg->nbinds + 1, sizeof(int));
 
 	if (served == NULL || fb == NULL || to == NULL) {
-		fprintf(stderr, "portsplit: out of memory\n");
-		exit(1);
+		oom(p);
+		goto done;
 	}
 	for (size_t i = 0; i < p->nsections; i++) {
 		struct psection *sec = &p->sections[i];
@@ -1148,6 +1251,10 @@ check_listen(struct parse *p)
 			          sec->kind == SEC_FALLBACK ? "fallback"
 			                                    : "timeout");
 		sec->listen_idx = calloc(sec->nlisten + 1, sizeof(size_t));
+		if (sec->listen_idx == NULL) {
+			oom(p);
+			goto done;
+		}
 		for (size_t k = 0; k < sec->nlisten; k++) {
 			size_t b = 0;
 			while (b < cfg->nbinds &&
@@ -1191,6 +1298,7 @@ check_listen(struct parse *p)
 			    "service has listen lines for other binds; add "
 			    "listen = %s to one, or a [fallback]",
 			    cfg->binds[b].text, cfg->binds[b].text);
+done:
 	free(served);
 	free(fb);
 	free(to);
@@ -1278,7 +1386,7 @@ global_key(struct parse *p, const char *key, const char *v)
 		ok = *v != '\0';
 		if (ok) {
 			free(*(char **)field);
-			*(char **)field = xstrdup(v);
+			*(char **)field = xstrdup(p, v);
 		}
 		break;
 	case KEY_PATH:
@@ -1301,13 +1409,13 @@ global_key(struct parse *p, const char *key, const char *v)
 			*(int *)field = LOG_TO_SYSLOG;
 		else if (v[0] == '/') {
 			*(int *)field = LOG_TO_FILE;
-			p->cfg->log_path = xstrdup(v);
+			p->cfg->log_path = xstrdup(p, v);
 		} else
 			ok = false;
 		break;
 	}
 	if ((def->kind == KEY_NAME || def->kind == KEY_ABSPATH) && ok)
-		*(char **)field = xstrdup(v);
+		*(char **)field = xstrdup(p, v);
 	if (def->line_off != 0 && ok)
 		*(int *)(cfg + def->line_off) = p->line;
 	if (ok)
@@ -1325,20 +1433,27 @@ global_key(struct parse *p, const char *key, const char *v)
  * program (argv[0]) may arrive after its arguments: `exec =` then takes
  * slot 0. */
 static void
-push_arg(struct psection *sec, const char *arg, bool program)
+push_arg(struct parse *p, struct psection *sec, const char *arg, bool program)
 {
 	char **argv = realloc(sec->argv, (sec->argc + 3) * sizeof(char *));
+	char *copy;
 
 	if (argv == NULL) {
-		out_of_memory();
+		oom(p);
+		return;
 	}
 	sec->argv = argv;
-	if (sec->argc == 0)
+	if (sec->argc == 0) {
 		argv[sec->argc++] = NULL; /* slot 0: the program */
+		argv[1] = NULL;
+	}
+	copy = xstrdup(p, arg);
+	if (copy == NULL)
+		return;
 	if (program)
-		argv[0] = xstrdup(arg);
+		argv[0] = copy;
 	else
-		argv[sec->argc++] = xstrdup(arg);
+		argv[sec->argc++] = copy;
 	argv[sec->argc] = NULL;
 }
 
@@ -1358,11 +1473,11 @@ exec_key(struct parse *p, struct psection *sec, const char *key, const char *v)
 			perr(p, "exec: empty program in [%s]", sec->name);
 			return;
 		}
-		push_arg(sec, v, true);
+		push_arg(p, sec, v, true);
 	} else if (strcmp(key, "execarg") == 0) {
 		if (sec->execarg_line == 0)
 			sec->execarg_line = p->line;
-		push_arg(sec, v, false);
+		push_arg(p, sec, v, false);
 	} else {
 		if (sec->pty_line != 0) {
 			perr(p, "pty given twice in [%s] (first at line %d)",
@@ -1454,10 +1569,14 @@ service_key(struct parse *p, struct psection *sec, const char *key,
 			     sec->name, sec->connect_line);
 			return;
 		}
-		sec->connect = xstrdup(v);
+		sec->connect = xstrdup(p, v);
+		if (sec->connect == NULL)
+			return;
 		sec->connect_line = p->line;
+		errno = 0;
 		if (addr_split(v, &host, &port, err, sizeof(err)) < 0) {
-			perr(p, "connect: %s", err);
+			if (!failed_for_memory(p))
+				perr(p, "connect: %s", err);
 			return;
 		}
 		/* A host name is looked up when a connection needs it (as
@@ -1517,7 +1636,7 @@ service_key(struct parse *p, struct psection *sec, const char *key,
 			perr(p, "on_reject: empty (fallback, close or a "
 			        "service's name)");
 		} else {
-			sec->on_reject = xstrdup(v);
+			sec->on_reject = xstrdup(p, v);
 			sec->on_reject_line = p->line;
 		}
 		return;
@@ -1539,6 +1658,8 @@ handler(void *user, const char *section, const char *name, const char *value)
 	struct parse *p = user;
 
 	(void)section; /* the reader tracks sections itself */
+	if (p->errs->oom)
+		return 1;
 	if (p->long_value != NULL)
 		value = p->long_value;
 	if (p->target != NULL) {
@@ -1570,14 +1691,23 @@ load_file(struct parse *p, const char *path)
 	int rc;
 
 	p->fp = fopen(path, "re");
-	if (p->fp == NULL)
+	if (p->fp == NULL) {
+		if (errno == ENOMEM)
+			oom(p);
 		return -1;
-	p->file = intern_file(p->cfg, path);
+	}
+	p->file = intern_file(p, path);
+	if (p->file == NULL) {
+		fclose(p->fp);
+		return 0;
+	}
 	rc = ini_parse_stream(reader, p, handler, p);
 	/* The reader reports every syntax error itself; this catches any
 	 * that inih finds on its own. */
 	if (rc > 0 && nerrors(p->errs) == 0)
 		add_error(p->errs, p->file, rc, "syntax error");
+	if (rc == -2) /* inih's own line buffer */
+		oom(p);
 	if (ferror(p->fp)) {
 		p->line++;
 		perr(p, "read error: %s", strerror(errno));
@@ -1590,7 +1720,10 @@ load_file(struct parse *p, const char *path)
 	return 0;
 }
 
-/* Turns the sections into ranked services, groups and signatures. */
+/* Turns the sections into ranked services, groups and signatures. Each
+ * thing moves from its section to the configuration at once (the section's
+ * pointer cleared), and cfg->nbuilt counts every service slot used, so
+ * that when memory runs out half-way both sides free what they hold. */
 static void
 build(struct parse *p)
 {
@@ -1602,6 +1735,10 @@ build(struct parse *p)
 			nsvc++;
 	/* Ranked services first, then the two special ones. */
 	cfg->services = calloc(p->nsections + 2, sizeof(struct service));
+	if (cfg->services == NULL) {
+		oom(p);
+		return;
+	}
 	for (int pass = 0; pass < 2; pass++) {
 		for (size_t i = 0; i < p->nsections; i++) {
 			struct psection *sec = &p->sections[i];
@@ -1609,6 +1746,7 @@ build(struct parse *p)
 			if ((pass == 0) != (sec->kind == SEC_SERVICE))
 				continue;
 			svc = &cfg->services[cfg->nservices++];
+			cfg->nbuilt = cfg->nservices;
 			svc->name = sec->name;
 			sec->name = NULL;
 			svc->file = sec->file;
@@ -1662,8 +1800,24 @@ build(struct parse *p)
 				struct group *g;
 				if (pg->nsigs == 0 && k == 0 && !pg->has_frame)
 					continue;
-				g = grow(&cfg->groups, &cfg->ngroups,
+				/* Room for the group's signatures first:
+				 * then nothing can fail half-way through
+				 * them. */
+				if (pg->nsigs > 0) {
+					struct sigdef *all =
+					    realloc(cfg->sigs,
+					            (cfg->nsigs + pg->nsigs) *
+					                sizeof(*all));
+					if (all == NULL) {
+						oom(p);
+						return;
+					}
+					cfg->sigs = all;
+				}
+				g = grow(p, &cfg->groups, &cfg->ngroups,
 				         sizeof(*g));
+				if (g == NULL)
+					return;
 				g->name = pg->name;
 				g->file = pg->file;
 				g->line = pg->line;
@@ -1673,8 +1827,7 @@ build(struct parse *p)
 				g->nsigs = pg->nsigs;
 				for (size_t s = 0; s < pg->nsigs; s++) {
 					struct sigdef *d =
-					    grow(&cfg->sigs, &cfg->nsigs,
-					         sizeof(*d));
+					    &cfg->sigs[cfg->nsigs++];
 					*d = pg->sigs[s];
 					d->service = cfg->nservices - 1;
 					d->group = cfg->ngroups - 1;
@@ -2017,8 +2170,11 @@ free_psections(struct parse *p)
 static char *
 default_sig_path(const char *config_path)
 {
-	char *dir = xstrdup(config_path), *slash = strrchr(dir, '/'), *out;
+	char *dir = strdup(config_path), *slash, *out;
 
+	if (dir == NULL)
+		return NULL;
+	slash = strrchr(dir, '/');
 	if (slash == NULL)
 		strcpy(dir, ".");
 	else if (slash == dir)
@@ -2039,8 +2195,11 @@ config_load(const char *path, struct config **out, struct config_errors *errs)
 
 	memset(errs, 0, sizeof(*errs));
 	*out = NULL;
+	if (cfg == NULL) {
+		errs->oom = true;
+		return -1;
+	}
 	cfg->refs = 1;
-	cfg->path = xstrdup(path);
 	cfg->timeout_ms = 5000;
 	cfg->connect_timeout_ms = 10000;
 	cfg->frame_timeout_ms = 1000;
@@ -2048,18 +2207,26 @@ config_load(const char *path, struct config **out, struct config_errors *errs)
 	cfg->workers = 1;
 	cfg->max_peek = 8192;
 	cfg->log_level = LVL_INFO;
+	cfg->path = strdup(path);
 	cfg->sig_path = default_sig_path(path);
+	if (cfg->path == NULL || cfg->sig_path == NULL) {
+		errs->oom = true;
+		config_unref(cfg);
+		return -1;
+	}
 	if (load_file(&p, path) < 0) {
 		add_error(errs, path, 0, "cannot open: %s", strerror(errno));
 		config_unref(cfg);
 		return -1;
 	}
-	/* A file that could not be read as lines has nothing to cross-check. */
+	/* A file that could not be read as lines has nothing to cross-check;
+	 * after an allocation failure nothing is checked or built either. */
 	if (!p.stop)
 		validate(&p);
-	build(&p);
+	if (!errs->oom)
+		build(&p);
 	free_psections(&p);
-	if (nerrors(errs) > 0) {
+	if (nerrors(errs) > 0 || errs->oom) {
 		config_unref(cfg);
 		return -1;
 	}
@@ -2076,6 +2243,7 @@ config_errors_free(struct config_errors *errs)
 	errs->lines = NULL;
 	errs->n = 0;
 	errs->nwarnings = 0;
+	errs->oom = false;
 }
 
 struct config *

@@ -178,11 +178,16 @@ struct config_errors {
 	char **lines;
 	size_t n;
 	size_t nwarnings; /* how many of the lines are warnings */
+	/* Memory ran out while loading: the load failed whatever the lines
+	 * say (some may be missing), and nothing of it was kept. */
+	bool oom;
 };
 
 /* Loads PATH. Returns 0 with *OUT (one reference) when valid, and any
  * warnings in ERRS; otherwise -1, *OUT NULL, and every error and warning
- * found in ERRS. Free ERRS with config_errors_free either way. */
+ * found in ERRS (ERRS->oom when an allocation failed: then everything built
+ * is freed, and nothing exits). Free ERRS with config_errors_free either
+ * way. */
 int config_load(const char *path, struct config **out,
                 struct config_errors *errs);
 /* Frees the error lines. */

@@ -233,10 +233,16 @@ reload_apply(struct daemon *d, int loaded, struct config *cfg,
 			            ? LVL_WARN
 			            : LVL_ERROR,
 			        "%s", errs->lines[i]);
-		log_msg(LVL_ERROR,
-		        "reload failed (%zu error%s): the running "
-		        "configuration stays",
-		        n, n == 1 ? "" : "s");
+		if (errs->oom)
+			log_msg(LVL_ERROR,
+			        "%s: out of memory while loading; the running "
+			        "configuration stays",
+			        d->config_path);
+		else
+			log_msg(LVL_ERROR,
+			        "reload failed (%zu error%s): the running "
+			        "configuration stays",
+			        n, n == 1 ? "" : "s");
 		config_errors_free(errs);
 		return -1;
 	}

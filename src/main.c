@@ -471,6 +471,10 @@ main(int argc, char **argv)
 		return 2;
 	}
 	if (config_load(argv[optind], &cfg, &errs) < 0) {
+		if (errs.oom)
+			fprintf(stderr,
+			        "portsplit: %s: out of memory while loading\n",
+			        argv[optind]);
 		print_errors(&errs);
 		return 1;
 	}
