@@ -3,7 +3,11 @@
  * While the file named by FAILMALLOC_FLAG exists, every malloc, calloc,
  * realloc and posix_memalign of at least as many bytes as the file holds
  * fails with ENOMEM (an empty file: every allocation); otherwise they pass
- * through. Each failure is counted in the file FAILMALLOC_FLAG.count (one
+ * through. A flag file that holds "skip N" instead lets the next N
+ * allocations pass (of any size, in any thread) and fails every one after
+ * them, so that a test can fail an allocation at each point of a piece of
+ * work in turn; a new flag file (another inode or time) starts the count
+ * again. Each failure is counted in the file FAILMALLOC_FLAG.count (one
  * byte appended per failure), so a test knows that allocations did fail. */
 #define _GNU_SOURCE
 #include <dlfcn.h>
@@ -61,6 +65,41 @@ init(void)
 	busy = 0;
 }
 
+/* "skip N": the flag last read, and how many allocations may still pass. */
+static long skip_left;
+static int skip_on;
+static struct timespec skip_mtime;
+static ino_t skip_ino;
+
+/* Whether FLAG (whose stat is ST) says "skip N"; a new file is read again
+ * (open and read never allocate) and restarts the count. */
+static int
+skip_mode(const char *flag, const struct stat *st)
+{
+	char text[32];
+	ssize_t got;
+	int fd;
+
+	if (st->st_ino == skip_ino && st->st_mtim.tv_sec == skip_mtime.tv_sec &&
+	    st->st_mtim.tv_nsec == skip_mtime.tv_nsec)
+		return skip_on;
+	skip_on = 0;
+	fd = open(flag, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		got = read(fd, text, sizeof(text) - 1);
+		close(fd);
+		if (got > 5 && memcmp(text, "skip ", 5) == 0) {
+			text[got] = '\0';
+			__atomic_store_n(&skip_left, strtol(text + 5, NULL, 10),
+			                 __ATOMIC_SEQ_CST);
+			skip_on = 1;
+		}
+	}
+	skip_ino = st->st_ino;
+	skip_mtime = st->st_mtim;
+	return skip_on;
+}
+
 static int
 should_fail(size_t n)
 {
@@ -80,8 +119,15 @@ should_fail(size_t n)
 		memcpy(count, flag, strlen(flag));
 		memcpy(count + strlen(flag), ".count", 7);
 	}
-	if (stat(flag, &st) < 0 || n < (size_t)st.st_size)
+	if (stat(flag, &st) < 0)
 		return 0;
+	if (skip_mode(flag, &st)) {
+		/* The count left to pass; below zero, every one fails. */
+		if (__atomic_sub_fetch(&skip_left, 1, __ATOMIC_SEQ_CST) >= 0)
+			return 0;
+	} else if (n < (size_t)st.st_size) {
+		return 0;
+	}
 	fd = open(count, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
 	if (fd >= 0) {
 		if (write(fd, "x", 1) < 0) {
