@@ -477,6 +477,13 @@ daemon_reopen_log(void)
 		log_msg(LVL_INFO, "SIGUSR1: log file reopened");
 }
 
+void
+daemon_slot_stop(struct daemon *d, unsigned slot)
+{
+	if (d->set != NULL)
+		listener_set_slot_stop(d->set, slot);
+}
+
 const struct config *
 daemon_config(const struct daemon *d)
 {

@@ -85,6 +85,9 @@ bool daemon_stop_signal(struct daemon *d, int signo, const char *what,
                         const char *again);
 /* SIGUSR1: reopens the log file (after rotation); nothing else changes. */
 void daemon_reopen_log(void);
+/* Master: no worker accepts on SLOT's sockets until its next one starts:
+ * they stop listening (listener_set_slot_stop()). */
+void daemon_slot_stop(struct daemon *d, unsigned slot);
 /* The configuration in force (D's reference). */
 const struct config *daemon_config(const struct daemon *d);
 /* In a child of fork(): the pid file stays the parent's to remove. */

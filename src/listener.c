@@ -21,10 +21,18 @@
  * worker); binding in the master keeps privileged ports working after the
  * drop; and since the master holds every socket, a worker that dies or a
  * reload that replaces the workers never closes a socket, so no connection
- * waiting in a backlog is lost — the next worker of that slot takes it. A
- * plain socket is bound first, as a probe, so that a port another program
- * (another portsplit, say) already listens on is an error rather than a
- * silent share of its connections.
+ * waiting in a backlog is lost — the next worker of that slot takes it.
+ * When that next worker cannot start at once (restarts are rate-limited,
+ * fork may fail), the master stops the slot's sockets instead: shutdown()
+ * takes a listening socket out of its SO_REUSEPORT group, so the kernel
+ * hands new connections to the sockets that have a worker, and the
+ * connections waiting in that backlog are reset (or, with the sysctl
+ * net.ipv4.tcp_migrate_req = 1, moved to another socket of the group). The
+ * socket stays bound, and the slot's next worker makes it listen again:
+ * listen() needs no privilege, and the socket keeps its place in the group
+ * (it was made by the same user). A plain socket is bound first, as a probe, so
+ * that a port another program (another portsplit, say) already listens on is an
+ * error rather than a silent share of its connections.
  *
  * Under socket activation (sockact.h) an address that systemd passed a
  * socket for takes a copy of that socket instead of being bound, in every
@@ -79,7 +87,8 @@ static void
 pause_all(struct listener_set *set)
 {
 	for (struct bound *b = set->list; b != NULL; b = b->next)
-		loop_watch_set(b->w, 0);
+		if (b->w != NULL)
+			loop_watch_set(b->w, 0);
 	loop_timer_arm(set->resume, ACCEPT_PAUSE_MS);
 }
 
@@ -89,7 +98,8 @@ on_resume(void *arg)
 	struct listener_set *set = arg;
 
 	for (struct bound *b = set->list; b != NULL; b = b->next)
-		loop_watch_set(b->w, LOOP_IN);
+		if (b->w != NULL)
+			loop_watch_set(b->w, LOOP_IN);
 }
 
 static void
@@ -200,18 +210,32 @@ bound_free(struct bound *b)
 }
 
 /* Keeps only the socket of the watched slot in this process and watches
- * it. Returns 0, or -1 with errno. */
+ * it. A slot's socket the master stopped (listener_set_slot_stop()) listens
+ * again first; one that cannot is closed and not watched (logged). Returns
+ * 0, or -1 with errno. */
 static int
 watch_bound(struct bound *b)
 {
 	struct listener_set *set = b->set;
+	int *fd = &b->fds[set->slot];
 
 	for (unsigned i = 0; i < set->nslots; i++)
 		if (i != set->slot && b->fds[i] >= 0) {
 			close(b->fds[i]);
 			b->fds[i] = -1;
 		}
-	b->w = loop_watch(set->loop, b->fds[set->slot], LOOP_IN, on_accept, b);
+	if (set->nslots > 1 && !b->passed && *fd >= 0 &&
+	    listen(*fd, LISTEN_BACKLOG) < 0) {
+		log_msg(LVL_ERROR,
+		        "cannot listen on %s again: %s; this worker leaves it "
+		        "to the others",
+		        b->name, strerror(errno));
+		close(*fd);
+		*fd = -1;
+	}
+	if (*fd < 0)
+		return 0;
+	b->w = loop_watch(set->loop, *fd, LOOP_IN, on_accept, b);
 	if (b->w == NULL) {
 		errno = ENOMEM;
 		return -1;
@@ -366,6 +390,29 @@ listener_set_watch(struct listener_set *set, struct loop *loop, unsigned slot,
 			return -1;
 		}
 	return 0;
+}
+
+/* Takes FD, a listening socket, out of its group (see the top). Only a
+ * socket that listens: shutdown() of one that no longer does marks it as
+ * shut for reading, and every connection it accepts after listen() would
+ * then read as ended at once. */
+static void
+stop_listening(int fd)
+{
+	int listening = 0;
+	socklen_t len = sizeof(listening);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) == 0 &&
+	    listening)
+		shutdown(fd, SHUT_RD);
+}
+
+void
+listener_set_slot_stop(struct listener_set *set, unsigned slot)
+{
+	for (struct bound *b = set->list; b != NULL; b = b->next)
+		if (!b->passed && slot < set->nslots && b->fds[slot] >= 0)
+			stop_listening(b->fds[slot]);
 }
 
 void

@@ -45,10 +45,18 @@ int listener_set_update(struct listener_set *set, const struct config *cfg,
                         char *err, size_t errlen);
 /* Accepts on the sockets of SLOT on LOOP from now on, handing each
  * connection to FN with ARG; the other slots' sockets are closed in this
- * process. Returns 0, or -1 with a message in ERR. */
+ * process, and SLOT's listen again if the master had stopped them.
+ * Returns 0, or -1 with a message in ERR. */
 int listener_set_watch(struct listener_set *set, struct loop *loop,
                        unsigned slot, listener_accept_fn *fn, void *arg,
                        char *err, size_t errlen);
+/* Master: no process accepts on SLOT's sockets for now (its worker died
+ * and the next one is not started yet): they stop listening, so that the
+ * kernel gives new connections to the other slots' sockets; they stay
+ * bound, and the slot's next worker, in listener_set_watch(), makes them
+ * listen again. Sockets from systemd, which every slot shares, are left
+ * alone. */
+void listener_set_slot_stop(struct listener_set *set, unsigned slot);
 /* Closes every socket of SET (in this process) and frees it; NULL is
  * allowed. */
 void listener_set_free(struct listener_set *set);

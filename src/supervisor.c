@@ -19,13 +19,14 @@
  * after `reload_grace` seconds (when set) they are stopped as by SIGTERM, and
  * beyond RETIRING_GENERATIONS generations the oldest is stopped at once.
  * A worker that dies is replaced, no sooner than RESTART_MIN_MS after the
- * slot's last start. SIGUSR1 reopens the log file, here and in every
- * worker. SIGTERM/SIGINT go on to
- * every worker, which stops as a lone daemon does; the master then removes
- * the pid file and exits, killing what still runs after MASTER_STOP_MS.
- * Workers are in a process group of their own (a terminal's Ctrl-C reaches
- * the master only, which passes it on once) and get SIGTERM if the master
- * vanishes. */
+ * slot's last start; while its slot has no worker (that wait, or a fork
+ * that fails), the slot's sockets stop listening (listener.c), so that the
+ * other workers get its new connections. SIGUSR1 reopens the log file, here and
+ * in every worker. SIGTERM/SIGINT go on to every worker, which stops as a lone
+ * daemon does; the master then removes the pid file and exits, killing what
+ * still runs after MASTER_STOP_MS. Workers are in a process group of their own
+ * (a terminal's Ctrl-C reaches the master only, which passes it on once) and
+ * get SIGTERM if the master vanishes. */
 #define _GNU_SOURCE
 #include "supervisor.h"
 
@@ -152,6 +153,29 @@ out:
 	return rc;
 }
 
+/* Whether a live worker accepts on SLOT's sockets (retired and stopped
+ * ones have closed theirs). */
+static bool
+slot_served(const struct supervisor *s, unsigned slot)
+{
+	for (size_t i = 0; i < s->nlive; i++)
+		if (s->workers[i].slot == slot && !s->workers[i].retired &&
+		    !s->workers[i].stopped)
+			return true;
+	return false;
+}
+
+/* SLOT's worker could not start: when no other worker serves the slot,
+ * its sockets stop listening until one does, so that no connection waits
+ * in a backlog nobody accepts from. */
+static void
+spawn_failed(struct supervisor *s, unsigned slot, uint64_t now)
+{
+	s->restart_at[slot] = now + RESTART_MIN_MS;
+	if (!slot_served(s, slot))
+		daemon_slot_stop(s->d, slot);
+}
+
 /* Starts the worker of SLOT for the current generation and returns true;
  * when it cannot, returns false and tries again RESTART_MIN_MS later. */
 static bool
@@ -165,7 +189,7 @@ spawn(struct supervisor *s, unsigned slot, uint64_t now)
 		            "cannot start worker %u: %d worker processes are "
 		            "alive (retiring ones wait for their connections)",
 		            slot + 1, WORKERS_MAX);
-		s->restart_at[slot] = now + RESTART_MIN_MS;
+		spawn_failed(s, slot, now);
 		return false;
 	}
 	fflush(NULL);
@@ -174,7 +198,7 @@ spawn(struct supervisor *s, unsigned slot, uint64_t now)
 		log_limited(spawn, LVL_ERROR, "cannot start worker %u: %s",
 		            slot + 1, strerror(errno));
 		workers_tally_release(s->share, tally);
-		s->restart_at[slot] = now + RESTART_MIN_MS;
+		spawn_failed(s, slot, now);
 		return false;
 	}
 	if (pid == 0)
@@ -348,6 +372,11 @@ reap(struct supervisor *s, uint64_t now)
 		        "worker %u pid %ld ended (%s): starting another%s",
 		        w.slot + 1, (long)pid, how,
 		        at > now ? " in a moment" : "");
+		/* Started at once (below), the next worker takes the backlog
+		 * as it is; until a later start, the other slots take the new
+		 * connections. */
+		if (at > now && !slot_served(s, w.slot))
+			daemon_slot_stop(s->d, w.slot);
 	}
 }
 
