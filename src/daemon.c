@@ -478,10 +478,16 @@ daemon_reopen_log(void)
 }
 
 void
-daemon_slot_stop(struct daemon *d, unsigned slot)
+daemon_slot_stop(struct daemon *d, unsigned slot, unsigned since)
 {
 	if (d->set != NULL)
-		listener_set_slot_stop(d->set, slot);
+		listener_set_slot_stop(d->set, slot, since);
+}
+
+unsigned
+daemon_listeners_version(const struct daemon *d)
+{
+	return d->set != NULL ? listener_set_version(d->set) : 0;
 }
 
 const struct config *

@@ -85,9 +85,12 @@ bool daemon_stop_signal(struct daemon *d, int signo, const char *what,
                         const char *again);
 /* SIGUSR1: reopens the log file (after rotation); nothing else changes. */
 void daemon_reopen_log(void);
-/* Master: no worker accepts on SLOT's sockets until its next one starts:
+/* Master: no worker accepts on SLOT's sockets of the addresses added
+ * after listener version SINCE (0: all) until the slot's next one starts:
  * they stop listening (listener_set_slot_stop()). */
-void daemon_slot_stop(struct daemon *d, unsigned slot);
+void daemon_slot_stop(struct daemon *d, unsigned slot, unsigned since);
+/* The version of D's listener set (listener_set_version()). */
+unsigned daemon_listeners_version(const struct daemon *d);
 /* The configuration in force (D's reference). */
 const struct config *daemon_config(const struct daemon *d);
 /* In a child of fork(): the pid file stays the parent's to remove. */

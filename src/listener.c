@@ -64,8 +64,9 @@ struct bound {
 	struct listener_set *set;
 	struct sockaddr_storage addr;
 	char name[ADDR_STRLEN];
-	bool keep;   /* during listener_set_update(): still configured */
-	bool passed; /* the socket came from systemd */
+	bool keep;     /* during listener_set_update(): still configured */
+	bool passed;   /* the socket came from systemd */
+	unsigned born; /* the set's version that added it */
 	struct loop_watch *w; /* on fds[set->slot], once the set is watched */
 	struct bound *next;
 	int fds[]; /* nslots of them; -1 once closed */
@@ -73,6 +74,7 @@ struct bound {
 
 struct listener_set {
 	unsigned nslots;
+	unsigned version; /* updates done: 1 after the open */
 	struct bound *list;
 	struct sockact *passed; /* systemd's sockets, or NULL; not owned */
 	/* Once watched (listener_set_watch): */
@@ -355,9 +357,12 @@ listener_set_update(struct listener_set *set, const struct config *cfg,
 		log_msg(LVL_INFO, "no longer listening on %s", b->name);
 		bound_free(b);
 	}
-	for (struct bound *b = fresh; b != NULL; b = b->next)
+	set->version++;
+	for (struct bound *b = fresh; b != NULL; b = b->next) {
+		b->born = set->version;
 		log_msg(LVL_INFO, "listening on %s%s", b->name,
 		        b->passed ? " (passed by systemd)" : "");
+	}
 	*pp = fresh;
 	return 0;
 fail:
@@ -407,11 +412,18 @@ stop_listening(int fd)
 		shutdown(fd, SHUT_RD);
 }
 
+unsigned
+listener_set_version(const struct listener_set *set)
+{
+	return set->version;
+}
+
 void
-listener_set_slot_stop(struct listener_set *set, unsigned slot)
+listener_set_slot_stop(struct listener_set *set, unsigned slot, unsigned since)
 {
 	for (struct bound *b = set->list; b != NULL; b = b->next)
-		if (!b->passed && slot < set->nslots && b->fds[slot] >= 0)
+		if (!b->passed && b->born > since && slot < set->nslots &&
+		    b->fds[slot] >= 0)
 			stop_listening(b->fds[slot]);
 }
 

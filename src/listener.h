@@ -50,13 +50,19 @@ int listener_set_update(struct listener_set *set, const struct config *cfg,
 int listener_set_watch(struct listener_set *set, struct loop *loop,
                        unsigned slot, listener_accept_fn *fn, void *arg,
                        char *err, size_t errlen);
-/* Master: no process accepts on SLOT's sockets for now (its worker died
- * and the next one is not started yet): they stop listening, so that the
- * kernel gives new connections to the other slots' sockets; they stay
- * bound, and the slot's next worker, in listener_set_watch(), makes them
- * listen again. Sockets from systemd, which every slot shares, are left
- * alone. */
-void listener_set_slot_stop(struct listener_set *set, unsigned slot);
+/* How many times SET's addresses were set (open, then each update): a
+ * worker forked at version V holds the sockets of the addresses added up
+ * to V, and none added after. */
+unsigned listener_set_version(const struct listener_set *set);
+/* Master: no process accepts on SLOT's sockets of the addresses added
+ * after version SINCE (0: all) for now (the slot's worker died, or the
+ * one serving it was forked before they were added, and its next one is
+ * not started yet): they stop listening, so that the kernel gives new
+ * connections to the other slots' sockets; they stay bound, and the slot's
+ * next worker, in listener_set_watch(), makes them listen again. Sockets
+ * from systemd, which every slot shares, are left alone. */
+void listener_set_slot_stop(struct listener_set *set, unsigned slot,
+                            unsigned since);
 /* Closes every socket of SET (in this process) and frees it; NULL is
  * allowed. */
 void listener_set_free(struct listener_set *set);

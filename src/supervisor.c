@@ -64,6 +64,7 @@ struct worker {
 	unsigned slot; /* its sockets in the listener set */
 	unsigned gen;  /* the configuration generation it runs */
 	int tally;     /* its count in the shared memory */
+	unsigned lver; /* the listener set's version at its fork */
 	bool retired;  /* told to retire */
 	bool stopped;  /* told to stop (SIGTERM) */
 	/* Retired: when it is stopped (0: never). Stopped: when it is
@@ -153,27 +154,34 @@ out:
 	return rc;
 }
 
-/* Whether a live worker accepts on SLOT's sockets (retired and stopped
- * ones have closed theirs). */
-static bool
-slot_served(const struct supervisor *s, unsigned slot)
+/* SLOT's next worker does not start now: the slot's sockets that no live
+ * worker accepts on stop listening until one does, so that no connection
+ * waits in a backlog nobody accepts from. Retired and stopped workers have
+ * closed theirs; a live one has the sockets of the addresses there were
+ * when it was forked (a reload may have added some). */
+static void
+orphans_stop(struct supervisor *s, unsigned slot)
 {
-	for (size_t i = 0; i < s->nlive; i++)
-		if (s->workers[i].slot == slot && !s->workers[i].retired &&
-		    !s->workers[i].stopped)
-			return true;
-	return false;
+	bool served = false;
+	unsigned since = 0;
+
+	for (size_t i = 0; i < s->nlive; i++) {
+		const struct worker *w = &s->workers[i];
+		if (w->slot != slot || w->retired || w->stopped)
+			continue;
+		served = true;
+		if (w->lver > since)
+			since = w->lver;
+	}
+	daemon_slot_stop(s->d, slot, served ? since : 0);
 }
 
-/* SLOT's worker could not start: when no other worker serves the slot,
- * its sockets stop listening until one does, so that no connection waits
- * in a backlog nobody accepts from. */
+/* SLOT's worker could not start: tried again RESTART_MIN_MS later. */
 static void
 spawn_failed(struct supervisor *s, unsigned slot, uint64_t now)
 {
 	s->restart_at[slot] = now + RESTART_MIN_MS;
-	if (!slot_served(s, slot))
-		daemon_slot_stop(s->d, slot);
+	orphans_stop(s, slot);
 }
 
 /* Starts the worker of SLOT for the current generation and returns true;
@@ -208,6 +216,7 @@ spawn(struct supervisor *s, unsigned slot, uint64_t now)
 	    .slot = slot,
 	    .gen = s->gen,
 	    .tally = tally,
+	    .lver = daemon_listeners_version(s->d),
 	};
 	s->started_at[slot] = now;
 	s->restart_at[slot] = 0;
@@ -364,6 +373,10 @@ reap(struct supervisor *s, uint64_t now)
 		if (w.gen != s->gen || s->stopping) {
 			log_msg(LVL_INFO, "worker %u pid %ld ended (%s)",
 			        w.slot + 1, (long)pid, how);
+			/* An old worker still serving its slot because the
+			 * new one could not start. */
+			if (!s->stopping && s->restart_at[w.slot] != 0)
+				orphans_stop(s, w.slot);
 			continue;
 		}
 		uint64_t at = s->started_at[w.slot] + RESTART_MIN_MS;
@@ -375,8 +388,8 @@ reap(struct supervisor *s, uint64_t now)
 		/* Started at once (below), the next worker takes the backlog
 		 * as it is; until a later start, the other slots take the new
 		 * connections. */
-		if (at > now && !slot_served(s, w.slot))
-			daemon_slot_stop(s->d, w.slot);
+		if (at > now)
+			orphans_stop(s, w.slot);
 	}
 }
 

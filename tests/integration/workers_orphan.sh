@@ -11,9 +11,12 @@
 #     replaced; every new client is served by the other one, none waits.
 #     Once fork works again the slot gets a worker, its socket listens
 #     again, and both workers serve.
+#  3. (root) A reload that adds an address while fork is refused: the old
+#     workers go on without sockets for it, so no client of it waits on
+#     them; when an old worker dies, the other serves its clients.
 . "$(dirname "$0")/../lib.sh"
 
-read -r PS ID <<<"$(free_ports 2)"
+read -r PS ID PS3 <<<"$(free_ports 3)"
 serve ident ident --port "$ID" --name id
 
 conf() { # conf EXTRA_LINES...
@@ -153,6 +156,36 @@ if [ "$(id -u)" = 0 ] && command -v prlimit >/dev/null &&
 	sleep 1
 	t1=$(awk '{ print $14 + $15 }' "/proc/$newest/stat")
 	check "the new worker does not spin ($((t1 - t0)) ticks in 1 s idle)" test $((t1 - t0)) -le 10
+
+	# 3. A reload that adds an address while fork is refused: the old
+	# workers go on, but they were forked before the new address had
+	# sockets, so those must not listen yet; then the death of an old
+	# worker leaves its slot to the other.
+	nproc 1 || not_ok "prlimit lowers the master's RLIMIT_NPROC"
+	conf "user = $uid" "group = $uid" "bind = 127.0.0.1:$PS3" >"$T/nproc.ini"
+	kill -HUP "$PS_PID"
+	check "reload adding 127.0.0.1:$PS3 with fork refused: the old workers go on" \
+		wait_log 'slots go on with their old worker' 5
+	"$PYTHON" "$T/clients.py" "$PS3" 10 5 1 >"$T/loop4.out"
+	is "$(field "$T/loop4.out" late)" 0 "no client of the new address waits on a socket no worker has ($(cat "$T/loop4.out"))"
+	"$PYTHON" "$T/clients.py" "$PS" 30 5 2 >"$T/loop5.out"
+	is "$(field "$T/loop5.out" served)" 30 "the old address is served by the old workers"
+	victim=$(newest_child "$PS_PID")
+	kill -KILL "$victim"
+	check "an old worker dies" wait_log "pid $victim ended" 3
+	sleep 0.2
+	"$PYTHON" "$T/clients.py" "$PS" 60 6 1 >"$T/loop6.out"
+	is "$(field "$T/loop6.out" served)" 60 "its slot stops listening: every client is served by the other within 1 s ($(cat "$T/loop6.out"))"
+	nproc "$hard" || not_ok "prlimit raises it again"
+	for _ in $(seq 40); do
+		[ "$(grep -c 'of 2 running (generation 2)' "$PS_LOG")" -ge 2 ] && break
+		sleep 0.1
+	done
+	is "$(grep -c 'of 2 running (generation 2)' "$PS_LOG")" 2 "fork allowed again: the new generation starts on both slots"
+	"$PYTHON" "$T/clients.py" "$PS3" 40 4 2 >"$T/loop7.out"
+	is "$(field "$T/loop7.out" served)" 40 "the new address is served"
+	"$PYTHON" "$T/clients.py" "$PS" 40 4 2 >"$T/loop8.out"
+	is "$(field "$T/loop8.out" served)" 40 "and the old one"
 	ps_stop
 	is "$?" 0 "exits 0 on SIGTERM"
 else
