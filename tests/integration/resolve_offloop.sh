@@ -1,7 +1,9 @@
 # SPDX-License-Identifier: ISC
 # `connect` host names are looked up when a connection needs them, on the
 # resolver's thread, never on the event loop: neither a connection nor a
-# SIGHUP reload makes the loop's thread read /etc/hosts (or ask DNS). An
+# SIGHUP reload (which reads the file and looks up its `bind = localhost`
+# on a thread of its own) makes the loop's thread read the configuration or
+# /etc/hosts (or ask DNS). An
 # answer is cached: a burst of connections costs one lookup. A name that
 # does not resolve closes its connections with a log line and the daemon
 # goes on. strace -f, attached once the daemon runs, sees which thread
@@ -12,10 +14,15 @@ if ! command -v strace >/dev/null || ! strace -o /dev/null true 2>/dev/null; the
 	skip "lookups off the loop" "strace is missing or cannot trace here"
 	exit 0
 fi
-read -r PS ID <<<"$(free_ports 2)"
+read -r PS ID PS2 <<<"$(free_ports 3)"
 serve ident ident --port "$ID" --name ident
+# `bind = localhost` listens on ::1 too: only where there is one.
+byname=
+"$PYTHON" -c 'import socket; s = socket.socket(socket.AF_INET6); s.bind(("::1", 0))' \
+	2>/dev/null && byname="bind = localhost:$PS2"
 cat >"$T/portsplit.ini" <<EOF
 bind = 127.0.0.1:$PS
+$byname
 timeout = 5
 [byname]
 string = NAME
@@ -53,11 +60,14 @@ stop "$ST"
 # Each traced line starts with the thread id.
 grep -E 'openat\(.*"/etc/(hosts|resolv\.conf|nsswitch\.conf)"|connect\(.*htons\(53\)' \
 	"$T/strace.txt" >"$T/lookups.txt"
+# The reload reads the file and looks up its `bind` name too.
+grep -E "openat\\(.*\"$T/portsplit.ini\"" "$T/strace.txt" >>"$T/lookups.txt"
+check "the reload read the file" grep -q 'portsplit.ini' "$T/lookups.txt"
 check "the lookups were seen (/etc/hosts read)" grep -q '/etc/hosts' "$T/lookups.txt"
 check "none on the loop's thread ($PS_PID), reload included" \
 	eval "! grep -q '^$PS_PID ' '$T/lookups.txt'"
 n=$(grep -c '"/etc/hosts"' "$T/lookups.txt")
-check "one lookup per name (cached): /etc/hosts read $n times for localhost x4 and the .invalid name" \
-	test "$n" -le 2
+check "one lookup per name (cached): /etc/hosts read $n times for localhost x4, the .invalid name and the reload's bind = localhost" \
+	test "$n" -le $((${#byname} > 0 ? 3 : 2))
 [ "$FAILED" = 0 ] || { diag <"$T/lookups.txt"; diag <"$T/strace.err"; }
 finish
