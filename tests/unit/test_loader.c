@@ -57,7 +57,7 @@ int
 main(void)
 {
 	static char tag_a = 'a', tag_b = 'b', tag_c = 'c';
-	char fifo[] = "/tmp/portsplit-unit-fifo-XXXXXX";
+	char fifo[64] = "/tmp/portsplit-unit-fifo-XXXXXX";
 	struct config *cfg;
 	struct config_errors errs;
 	struct load *l;
