@@ -136,21 +136,31 @@ static void raise_nofile(void)
 }
 
 /* ---------------------------------------------------------------- echo */
-static __attribute__((noreturn)) void cmd_echo(const char *host, const char *port)
+/* A non-blocking listener on AI (accepted sockets inherit TCP_NODELAY) and
+ * an epoll instance watching it in *EP; dies on failure. */
+static int listen_epoll(const struct addrinfo *ai, int *ep)
 {
-	struct addrinfo *ai = resolve(host, port, 1);
-	int ls = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	int one = 1;
+	int ls = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (ls < 0)
 		die("socket");
 	setsockopt(ls, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+	setsockopt(ls, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 	if (bind(ls, ai->ai_addr, ai->ai_addrlen) < 0)
 		die("bind");
 	if (listen(ls, 4096) < 0)
 		die("listen");
-	int ep = epoll_create1(EPOLL_CLOEXEC);
+	*ep = epoll_create1(EPOLL_CLOEXEC);
 	struct epoll_event ev = {.events = EPOLLIN, .data.fd = ls};
-	epoll_ctl(ep, EPOLL_CTL_ADD, ls, &ev);
+	if (*ep < 0 || epoll_ctl(*ep, EPOLL_CTL_ADD, ls, &ev) < 0)
+		die("epoll");
+	return ls;
+}
+
+static __attribute__((noreturn)) void cmd_echo(const char *host, const char *port)
+{
+	int ep, one = 1;
+	int ls = listen_epoll(resolve(host, port, 1), &ep);
 	struct epoll_event evs[256];
 	char buf[65536];
 	for (;;) {
@@ -191,25 +201,44 @@ static __attribute__((noreturn)) void cmd_echo(const char *host, const char *por
 
 /* --------------------------------------------------------------- floor */
 #define FLOOR_FDS 65536
+/* Per fd: the other side's fd + 1; -1: a client whose first bytes are
+ * awaited; 0: not (or no longer) relayed. */
+static int floor_peer[FLOOR_FDS];
+static char floor_buf[65536];
+
+/* Client C sent its first R bytes (in floor_buf): connect to the backend
+ * (blocking: it is on loopback), write them, and watch both sides (C too
+ * unless it is watched already). On failure C is closed. */
+static void floor_join(int ep, const struct addrinfo *bai, int c, ssize_t r, int watched)
+{
+	int one = 1;
+	int b = r > 0 ? socket(bai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0) : -1;
+	if (b < 0 || b >= FLOOR_FDS || connect(b, bai->ai_addr, bai->ai_addrlen) < 0 ||
+	    send(b, floor_buf, (size_t)r, MSG_NOSIGNAL) != r) {
+		if (b >= 0)
+			close(b);
+		close(c);
+		return;
+	}
+	setsockopt(b, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+	fcntl(b, F_SETFL, O_NONBLOCK);
+	floor_peer[c] = b + 1;
+	floor_peer[b] = c + 1;
+	struct epoll_event bev = {.events = EPOLLIN, .data.fd = b};
+	struct epoll_event cev = {.events = EPOLLIN, .data.fd = c};
+	epoll_ctl(ep, EPOLL_CTL_ADD, b, &bev);
+	if (!watched)
+		epoll_ctl(ep, EPOLL_CTL_ADD, c, &cev);
+}
+
 static __attribute__((noreturn)) void cmd_floor(const char *lhost, const char *lport,
 						const char *bhost, const char *bport)
 {
-	struct addrinfo *lai = resolve(lhost, lport, 1), *bai = resolve(bhost, bport, 0);
-	static int peer[FLOOR_FDS]; /* 0: not a relayed socket; else the other fd + 1 */
-	static char buf[65536];
-	int one = 1;
+	struct addrinfo *bai = resolve(bhost, bport, 0);
+	int ep, ls;
 	raise_nofile();
 	signal(SIGPIPE, SIG_IGN);
-	int ls = socket(lai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (ls < 0)
-		die("socket");
-	setsockopt(ls, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-	setsockopt(ls, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-	if (bind(ls, lai->ai_addr, lai->ai_addrlen) < 0 || listen(ls, 4096) < 0)
-		die("bind/listen");
-	int ep = epoll_create1(EPOLL_CLOEXEC);
-	struct epoll_event ev = {.events = EPOLLIN, .data.fd = ls};
-	epoll_ctl(ep, EPOLL_CTL_ADD, ls, &ev);
+	ls = listen_epoll(resolve(lhost, lport, 1), &ep);
 	struct epoll_event evs[256];
 	for (;;) {
 		int n = epoll_wait(ep, evs, 256, -1);
@@ -228,66 +257,33 @@ static __attribute__((noreturn)) void cmd_floor(const char *lhost, const char *l
 						close(c);
 						continue;
 					}
-					peer[c] = 0; /* first bytes awaited */
-					struct epoll_event cev = {.events = EPOLLIN, .data.fd = c};
+					floor_peer[c] = 0;
 					/* often already here: no wait, no registration yet */
-					ssize_t r = read(c, buf, sizeof buf);
+					ssize_t r = read(c, floor_buf, sizeof floor_buf);
 					if (r < 0 && errno == EAGAIN) {
+						struct epoll_event cev = {.events = EPOLLIN, .data.fd = c};
 						epoll_ctl(ep, EPOLL_CTL_ADD, c, &cev);
-						peer[c] = -1; /* registered, first bytes awaited */
+						floor_peer[c] = -1;
 						continue;
 					}
-					if (r <= 0) {
-						close(c);
-						continue;
-					}
-					int b = socket(bai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-					if (b < 0 || b >= FLOOR_FDS || connect(b, bai->ai_addr, bai->ai_addrlen) < 0 ||
-					    send(b, buf, (size_t)r, MSG_NOSIGNAL) != r) {
-						if (b >= 0)
-							close(b);
-						close(c);
-						continue;
-					}
-					setsockopt(b, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-					fcntl(b, F_SETFL, O_NONBLOCK);
-					peer[c] = b + 1;
-					peer[b] = c + 1;
-					struct epoll_event bev = {.events = EPOLLIN, .data.fd = b};
-					epoll_ctl(ep, EPOLL_CTL_ADD, b, &bev);
-					epoll_ctl(ep, EPOLL_CTL_ADD, c, &cev);
+					floor_join(ep, bai, c, r, 0);
 				}
 				continue;
 			}
-			ssize_t r = read(fd, buf, sizeof buf);
+			if (floor_peer[fd] == 0)
+				continue; /* closed earlier in this batch */
+			ssize_t r = read(fd, floor_buf, sizeof floor_buf);
 			if (r < 0 && (errno == EAGAIN || errno == EINTR))
 				continue;
-			if (peer[fd] == -1) { /* a client's first bytes, after a wait */
-				int b = -1;
-				if (r > 0)
-					b = socket(bai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-				if (b < 0 || b >= FLOOR_FDS || connect(b, bai->ai_addr, bai->ai_addrlen) < 0 ||
-				    send(b, buf, (size_t)r, MSG_NOSIGNAL) != r) {
-					if (b >= 0)
-						close(b);
-					peer[fd] = 0;
-					close(fd);
-					continue;
-				}
-				setsockopt(b, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-				fcntl(b, F_SETFL, O_NONBLOCK);
-				peer[fd] = b + 1;
-				peer[b] = fd + 1;
-				struct epoll_event bev = {.events = EPOLLIN, .data.fd = b};
-				epoll_ctl(ep, EPOLL_CTL_ADD, b, &bev);
+			if (floor_peer[fd] == -1) { /* a client's first bytes, after a wait */
+				floor_peer[fd] = 0;
+				floor_join(ep, bai, fd, r, 1);
 				continue;
 			}
-			int other = peer[fd] - 1;
-			if (other < 0)
-				continue; /* closed earlier in this batch */
-			if (r > 0 && send(other, buf, (size_t)r, MSG_NOSIGNAL | MSG_DONTWAIT) == r)
+			int other = floor_peer[fd] - 1;
+			if (r > 0 && send(other, floor_buf, (size_t)r, MSG_NOSIGNAL | MSG_DONTWAIT) == r)
 				continue;
-			peer[fd] = peer[other] = 0;
+			floor_peer[fd] = floor_peer[other] = 0;
 			close(fd);
 			close(other);
 		}
