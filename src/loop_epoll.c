@@ -2,7 +2,8 @@
 /* loop_epoll: the epoll backend of the loop, level-triggered, so that it
  * behaves exactly as the poll backend does (SO_RCVLOWAT included) while a
  * wait costs only the ready descriptors instead of all of them. A watch
- * made for edges (loop_watch_edge) is registered edge-triggered, once.
+ * made for edges (loop_watch_edge) is registered edge-triggered for input
+ * once, and modified once more the first time it asks for output.
  *
  * A descriptor is added once and stays registered until it is unwatched: a
  * paused watch (events 0) is modified to edge-triggered with no events,
