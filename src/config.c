@@ -657,6 +657,33 @@ parse_uint(const char *v, unsigned long min, unsigned long max,
 	return 0;
 }
 
+/* The regex on P's line compiles with its placeholders as plain groups
+ * (the library's tests see to that), but not with group G's arguments:
+ * say so at the user's `signature =` line. Too many arguments make it too
+ * large for PCRE2; a placeholder inside a lookbehind takes only arguments
+ * of one length; a placeholder nested near PCRE2's 250 groups takes none. */
+static void
+expansion_error(struct parse *p, const struct pgroup *g, const char *err)
+{
+	int nlen = (int)strcspn(g->name, " ");
+
+	if (strstr(err, "too large") != NULL)
+		add_error(p->errs, g->file, g->line,
+		          "signature %.*s: with %zu arguments the regex at "
+		          "%s:%d cannot be compiled (%s): split the arguments "
+		          "over several 'signature =' lines",
+		          nlen, g->name, g->nargs, p->file, p->line, err);
+	else
+		add_error(p->errs, g->file, g->line,
+		          "signature %.*s: the regex at %s:%d cannot be "
+		          "compiled with these arguments (%s): %s",
+		          nlen, g->name, p->file, p->line, err,
+		          strstr(err, "not fixed length") != NULL
+		              ? "give arguments of one length, or move the "
+		                "placeholder out of the lookbehind"
+		              : "fix the pattern in the signature file");
+}
+
 /* Adds a `string =` or `regex =` line to group G. */
 static void
 add_sig(struct parse *p, struct pgroup *g, bool regex, const char *value)
@@ -717,17 +744,8 @@ add_sig(struct parse *p, struct pgroup *g, bool regex, const char *value)
 		return;
 	}
 	if (sig == NULL && expanded != NULL) {
-		/* The library's pattern compiles on its own (the tests see to
-		 * that): what broke it is the number of arguments, so say it
-		 * at the user's line, once. */
 		if (!g->arg_error)
-			add_error(
-			    p->errs, g->file, g->line,
-			    "signature %.*s: with %zu arguments the regex "
-			    "at %s:%d cannot be compiled (%s): split the "
-			    "arguments over several 'signature =' lines",
-			    (int)strcspn(g->name, " "), g->name, g->nargs,
-			    p->file, p->line, err);
+			expansion_error(p, g, err);
 		g->arg_error = true;
 		free(expanded);
 		return;
