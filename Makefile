@@ -157,9 +157,12 @@ format:
 # Fuzzing: libFuzzer harnesses (tests/fuzz/fuzz_*.c) linked with the
 # program's objects rebuilt by clang under ASan + UBSan in build/fuzz, with
 # the source tree's signature library compiled in. tests/fuzz/run runs each
-# for FUZZ_SECONDS and fails on any crash, leak or disagreement.
+# for FUZZ_SECONDS, FUZZ_JOBS at a time, and fails on any crash, leak or
+# disagreement; FUZZ_SEED fixes libFuzzer's seed (CI sets it).
 FUZZ_CC      = clang
 FUZZ_SECONDS ?= 60
+FUZZ_SEED    ?=
+FUZZ_JOBS    ?= $(shell nproc 2>/dev/null || echo 1)
 FUZZ_DIR     = build/fuzz
 FUZZ_CFLAGS  = -std=gnu11 $(WARN) -g -O1 -fno-omit-frame-pointer \
                -fsanitize=address,undefined -fno-sanitize-recover=undefined \
@@ -181,7 +184,8 @@ fuzz-build: $(FUZZ_BINS)
 
 fuzz: fuzz-deps
 	$(MAKE) fuzz-build
-	FUZZ_DIR=$(abspath $(FUZZ_DIR)) FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz/run
+	FUZZ_DIR=$(abspath $(FUZZ_DIR)) FUZZ_SECONDS=$(FUZZ_SECONDS) \
+	    FUZZ_SEED=$(FUZZ_SEED) FUZZ_JOBS=$(FUZZ_JOBS) tests/fuzz/run
 
 # The sample configuration is installed only where none exists: an
 # administrator's file is never overwritten.
