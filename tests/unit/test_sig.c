@@ -177,8 +177,8 @@ main(void)
 	check(s, "(a+)+$ on 30 a's + b", subject, 31, true, SIG_NOMATCH);
 	ok(sig_scratch_limit_hits(scratch) == hits + 1,
 	   "(a+)+$ stopped by the match limit, not run to the end");
-	/* The cost, as the best of a few runs: the issue asks for well under
-	 * a millisecond, and the limit above is what guarantees it. */
+	/* What bounds its cost is that count (SPEC §3: under a millisecond);
+	 * the time is printed for the reader, never asserted. */
 	double best = 1e9;
 	for (int i = 0; i < 50; i++) {
 		struct timespec a, b;
@@ -190,8 +190,10 @@ main(void)
 		if (us < best)
 			best = us;
 	}
-	ok(best < 1000, "(a+)+$ decides in %.1f us (under 1 ms, JIT %s)", best,
-	   sig_is_jit(s) ? "on" : "off");
+	ok(sig_scratch_limit_hits(scratch) == hits + 51,
+	   "each of 50 more evaluations of (a+)+$ stopped at the limit "
+	   "(%.1f us at best, JIT %s)",
+	   best, sig_is_jit(s) ? "on" : "off");
 	sig_free(s);
 
 	sig_scratch_free(scratch);
