@@ -384,6 +384,14 @@ EOF
 	wait_port 127.0.0.1 "$1" || { diag <"$T/nginx-error.log"; bail "nginx listens"; }
 }
 
+# haproxy_conf MODE: starts $T/haproxy.cfg with the settings every test's
+# HAProxy shares (MODE is tcp or http); the test appends its frontends and
+# backends, then calls haproxy_start.
+haproxy_conf() {
+	printf 'global\n\tmaxconn 100\ndefaults\n\tmode %s\n' "$1" >"$T/haproxy.cfg"
+	printf '\ttimeout %s\n' 'connect 5s' 'client 10s' 'server 10s' >>"$T/haproxy.cfg"
+}
+
 # haproxy_start PORT: HAProxy with the test's $T/haproxy.cfg, waited for
 # on 127.0.0.1:PORT.
 haproxy_start() {
