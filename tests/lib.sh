@@ -227,6 +227,15 @@ wait_log() {
 # log_count REGEX: how many log lines match
 log_count() { grep -Ec -- "$1" "$PS_LOG"; }
 
+# wait_log_count REGEX N [SECS]: wait until at least N log lines match
+wait_log_count() {
+	for _ in $(seq $((${3:-5} * 10))); do
+		[ "$(log_count "$1")" -ge "$2" ] && return 0
+		sleep 0.1
+	done
+	[ "$(log_count "$1")" -ge "$2" ]
+}
+
 # log_field REGEX KEY: the value of KEY=... on the first log line matching
 # REGEX (empty when there is none)
 log_field() {
