@@ -20,6 +20,9 @@ shell test can compare both ends of a relay.
                                           (until 1 s of silence), close
   serve peer    --port P                 say "peer=ADDR\\n" (the address it
                                           sees the client from), read to EOF
+  serve refuse  --port P [--delay S] [--reset]
+                                         read what comes, wait S seconds,
+                                          close (or reset) without a byte
 
   talk HOST PORT STEP...      scripted client (see run_talk), received bytes
                               go to stdout
@@ -202,6 +205,31 @@ def handle_pump(sock, args, report):
                sent_len=args.send_bytes, **result)
 
 
+def handle_refuse(sock, args, report):
+    # A backend that rejects its client (what on_reject is for): it reads
+    # what comes (up to 0.3 s for a first byte, then until 0.05 s pass
+    # without one), waits --delay seconds, then closes without sending a
+    # byte, or resets the connection. The report holds what it read.
+    got = []
+    sock.settimeout(0.3)
+    try:
+        while True:
+            data = sock.recv(CHUNK)
+            if not data:
+                break
+            got.append(data)
+            sock.settimeout(0.05)
+    except OSError:
+        pass
+    time.sleep(args.delay)
+    if args.reset:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                        struct.pack("ii", 1, 0))
+    sock.close()
+    body = b"".join(got)
+    report.add(recv_len=len(body), recv_hex=body.hex())
+
+
 def handle_capture(sock, args, report):
     sock.settimeout(1.0)
     got = []
@@ -261,7 +289,7 @@ def serve(args):
 
     handler = {"ident": handle_ident, "sink": handle_sink,
                "pump": handle_pump, "capture": handle_capture,
-               "peer": handle_peer}[args.kind]
+               "peer": handle_peer, "refuse": handle_refuse}[args.kind]
     report = Report(args.report)
 
     class Handler(socketserver.BaseRequestHandler):
@@ -501,7 +529,7 @@ def main():
     elif cmd == "serve":
         p = argparse.ArgumentParser(prog="serve")
         p.add_argument("kind", choices=["ident", "sink", "pump", "httpecho",
-                                        "capture", "peer"])
+                                        "capture", "peer", "refuse"])
         p.add_argument("--host", default="127.0.0.1")
         p.add_argument("--port", type=int, required=True)
         p.add_argument("--name", default="server")
@@ -510,6 +538,8 @@ def main():
         p.add_argument("--reply-bytes", type=int, default=0)
         p.add_argument("--send-bytes", type=int, default=0)
         p.add_argument("--io-timeout", type=float, default=60.0)
+        p.add_argument("--delay", type=float, default=0.0)
+        p.add_argument("--reset", action="store_true")
         serve(p.parse_args(rest))
     elif cmd == "talk":
         run_talk(rest)

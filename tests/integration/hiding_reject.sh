@@ -17,37 +17,11 @@ pki_setup
 nginx_start "$WEB"
 openvpn_server_start "$OVPN"
 
-# Backends that reject: read what comes (up to 0.3 s), wait 0.2 s, then
-# close or reset.
-for mode in rst fin; do
-	port=$RST
-	[ $mode = fin ] && port=$FIN
-	spawn "$T/$mode.log" "$PYTHON" -c '
-import socket, struct, sys, threading, time
-mode, port = sys.argv[1], int(sys.argv[2])
-s = socket.socket()
-s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(("127.0.0.1", port))
-s.listen(16)
-print("listening", flush=True)
-def serve(c):
-    c.settimeout(0.3)
-    try:
-        c.recv(65536)
-    except OSError:
-        pass
-    time.sleep(0.2)
-    if mode == "rst":
-        c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-    c.close()
-while True:
-    c, _ = s.accept()
-    threading.Thread(target=serve, args=(c,), daemon=True).start()
-' $mode "$port"
-done
+# Backends that reject: read what comes, wait 0.2 s, then reset or close.
+serve rst refuse --port "$RST" --delay 0.2 --reset
+serve fin refuse --port "$FIN" --delay 0.2
 serve sink sink --port "$SINK" --reply-bytes 0
 serve ident ident --port "$IDENT" --name ident-first
-wait_port 127.0.0.1 "$RST" && wait_port 127.0.0.1 "$FIN" || bail "scripted backends listen"
 
 cat >"$T/ps.ini" <<EOF
 bind = 127.0.0.1:$P
