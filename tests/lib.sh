@@ -278,6 +278,18 @@ hold_clients() {
 	wait_file "$T/ready" 60 || bail "$3"
 }
 
+# ------------------------------------------------------------ bytes
+
+# hex TEXT: the bytes of TEXT (taken as they are, no escapes) in lowercase
+# hex, without blanks
+hex() { printf '%s' "$1" | od -An -v -tx1 | tr -d ' \n'; }
+
+# hex_file FILE: the same for the bytes of FILE
+hex_file() { od -An -v -tx1 "$1" | tr -d ' \n'; }
+
+# escaped HEX: the bytes written in HEX as \xHH escapes, for talk's send
+escaped() { sed 's/../\\x&/g' <<<"$1"; }
+
 # ------------------------------------------------------------ numbers
 
 # fbelow A B: the decimal A is below the decimal B

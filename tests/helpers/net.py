@@ -126,6 +126,20 @@ def read_to_eof(sock, into=None):
             into.append(data)
 
 
+def read_until_quiet(sock, first, quiet):
+    """Read until EOF, an error, or silence: FIRST seconds before a first
+    byte, QUIET seconds after one; return what came."""
+    got = []
+    sock.settimeout(first)
+    try:
+        for data in iter(lambda: sock.recv(CHUNK), b""):
+            got.append(data)
+            sock.settimeout(quiet)
+    except OSError:
+        pass
+    return b"".join(got)
+
+
 def send_random(sock, nbytes):
     """Send nbytes of fresh random data; return its sha256 hex."""
     h = hashlib.sha256()
@@ -207,42 +221,22 @@ def handle_pump(sock, args, report):
 
 def handle_refuse(sock, args, report):
     # A backend that rejects its client (what on_reject is for): it reads
-    # what comes (up to 0.3 s for a first byte, then until 0.05 s pass
+    # what comes (up to 0.3 s for a first byte, then until 0.1 s pass
     # without one), waits --delay seconds, then closes without sending a
     # byte, or resets the connection. The report holds what it read.
-    got = []
-    sock.settimeout(0.3)
-    try:
-        while True:
-            data = sock.recv(CHUNK)
-            if not data:
-                break
-            got.append(data)
-            sock.settimeout(0.05)
-    except OSError:
-        pass
+    body = read_until_quiet(sock, 0.3, 0.1)
     time.sleep(args.delay)
     if args.reset:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
                         struct.pack("ii", 1, 0))
     sock.close()
-    body = b"".join(got)
     report.add(recv_len=len(body), recv_hex=body.hex())
 
 
 def handle_capture(sock, args, report):
-    sock.settimeout(1.0)
-    got = []
-    try:
-        while True:
-            data = sock.recv(CHUNK)
-            if not data:
-                break
-            got.append(data)
-    except socket.timeout:
-        pass
+    body = read_until_quiet(sock, 1.0, 1.0)
     with open(args.out + ".tmp", "wb") as f:
-        f.write(b"".join(got))
+        f.write(body)
     os.rename(args.out + ".tmp", args.out)
 
 

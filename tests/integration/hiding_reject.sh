@@ -86,7 +86,6 @@ now=$(printf '%08x' "$(date +%s)")
 tc=00363850e1e2e3e4e5e6e70f000001$now$(head -c 37 /dev/urandom | od -An -v -tx1 | tr -d ' \n')$(printf 'ab%.0s' $(seq 32))
 same_as_nginx "${tc:0:112}" "a keyless tls-crypt packet with the current time"
 
-hex() { printf '%s' "$1" | od -An -v -tx1 | tr -d ' \n'; }
 same_as_nginx "$(hex 'RST')0001" "a backend that resets: to the service on_reject names"
 check "logged as a reset" wait_log 'service=rst .*how="reset".*: to web'
 same_as_nginx "$(hex 'FIN')0001" "a backend that closes"

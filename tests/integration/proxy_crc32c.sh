@@ -60,14 +60,12 @@ check "decision line: client=127.0.0.2" wait_log 'decision .*client=127\.0\.0\.2
 # 16-bit length at offset 14.
 talk --bind 127.0.0.2 127.0.0.1 "$HC" send 'captured' eof 5 >/dev/null 2>>"$T/talk.err"
 wait_file "$T/captured" 5 || bail "HAProxy's header is captured"
-hexs=$(od -An -v -tx1 "$T/captured" | tr -d ' \n')
+hexs=$(hex_file "$T/captured")
 hlen=$((16 + 16#${hexs:28:4}))
 hdr=${hexs:0:$((2 * hlen))}
 check "the captured header carries a CRC32c TLV ($hdr)" grep -q '030004[0-9a-f]\{8\}$' <<<"$hdr"
-is "${hexs:$((2 * hlen))}" "$(printf captured | od -An -v -tx1 | tr -d ' \n')" "the client's bytes follow it"
+is "${hexs:$((2 * hlen))}" "$(hex captured)" "the client's bytes follow it"
 
-# escaped HEX: the bytes as \xHH escapes for talk
-escaped() { sed 's/../\\x&/g' <<<"$1"; }
 # flip HEX BYTE MASK: HEX with the byte at offset BYTE xor MASK
 flip() { printf '%s%02x%s' "${1:0:$((2 * $2))}" $((16#${1:$((2 * $2)):2} ^ $3)) "${1:$((2 * $2 + 2))}"; }
 sink_count() { grep -c recv_len "$T/sink.json" 2>/dev/null; }
