@@ -15,21 +15,22 @@ read -r PS NG HA HC CAP SINK <<<"$(free_ports 6)"
 nginx_proxied '$proxy_protocol_addr $request' "$NG"
 
 # Two HAProxy frontends, both sending checksummed v2 headers: one to
-# portsplit, one to a capture server that keeps the header's bytes.
+# portsplit, one to a capture server that keeps the header's bytes. The
+# first also checks portsplit's health: a LOCAL header with a checksum,
+# then a reset. portsplit starts first, so that HAProxy finds it up.
 haproxy_conf tcp
 cat >>"$T/haproxy.cfg" <<EOF
 frontend to_ps
 	bind 127.0.0.1:$HA
 	default_backend ps
 backend ps
-	server ps 127.0.0.1:$PS send-proxy-v2 proxy-v2-options crc32c
+	server ps 127.0.0.1:$PS send-proxy-v2 proxy-v2-options crc32c check check-send-proxy inter 300
 frontend to_cap
 	bind 127.0.0.1:$HC
 	default_backend cap
 backend cap
 	server cap 127.0.0.1:$CAP send-proxy-v2 proxy-v2-options crc32c
 EOF
-haproxy_start "$HA"
 serve cap capture --port "$CAP" --out "$T/captured"
 serve sink sink --port "$SINK" --report "$T/sink.json"
 
@@ -47,6 +48,7 @@ string = RAW
 connect = 127.0.0.1:$SINK
 EOF
 ps_start "$T/portsplit.ini" "$PS"
+haproxy_start "$HA"
 
 # Live: curl from 127.0.0.2, through HAProxy and portsplit, to nginx.
 is "$(curl_from 127.0.0.2 "http://127.0.0.1:$HA/crc")" hello "curl through HAProxy (crc32c) and portsplit reaches nginx"
@@ -55,6 +57,10 @@ check "  as its PROXY address" grep -q '^127\.0\.0\.2 GET /crc ' "$T/access.log"
 check "portsplit verified the checksum of HAProxy's header" \
 	wait_log 'PROXY v2 header conn=[0-9]+ client=127\.0\.0\.2:[0-9]+ via=127\.0\.0\.1:[0-9]+ crc32c=ok'
 check "decision line: client=127.0.0.2" wait_log 'decision .*client=127\.0\.0\.2:[0-9]+ .*service=web'
+
+# HAProxy's health checks (LOCAL, checksummed) are taken as such.
+check "HAProxy's health checks are taken (LOCAL header, checksum verified)" \
+	wait_log 'PROXY v2 header conn=[0-9]+ client=127\.0\.0\.1:[0-9]+ via=127\.0\.0\.1:[0-9]+ crc32c=ok'
 
 # A header HAProxy built, as bytes: its length is 16 + the big-endian
 # 16-bit length at offset 14.
@@ -94,6 +100,7 @@ for case in "source address:$src_last:1" "checksum:$crc_last:128" "command (PROX
 	is "$(sink_count)" 1 "  no connection reached the backend"
 done
 is "$(log_count 'client=127\.0\.0\.3')" 0 "the changed address 127.0.0.3 was never a client"
+is "$(log_count 'bad PROXY header')" 3 "no other header was refused (HAProxy's own, its health checks)"
 
 [ "$FAILED" = 0 ] || { diag <"$T/curl.err"; diag <"$T/talk.err"; diag <"$T/haproxy.log"; }
 finish

@@ -275,7 +275,8 @@ crc32c_tlv(void)
 	v6[sizeof(v6) - 1] ^= 0x20; /* in the TLV after it */
 	refuses((char *)v6, sizeof(v6), "CRC32c checksum does not match");
 
-	/* A balancer's health check: LOCAL, no address, the checksum. */
+	/* A balancer's health check: LOCAL, no address, the checksum (byte
+	 * for byte what HAProxy 2.6 sends with check-send-proxy). */
 	uint8_t local[16 + 7];
 	memcpy(local, V2SIG "\x20\x00\x00\x07\x03\x00\x04", 19);
 	put_crc(local, sizeof(local), 19);
@@ -283,8 +284,15 @@ crc32c_tlv(void)
 	ok(rc == PROXYPROTO_DONE && !h.has_addr && h.crc32c,
 	   "LOCAL with a CRC32c TLV: accepted, checked (rc %d %s)", rc,
 	   why ? why : "");
+	ok(memcmp(local + 19, "\xa9\xb8\x7e\x8f", 4) == 0,
+	   "  its checksum is HAProxy's, 0xa9b87e8f");
 	local[22] ^= 0x80;
 	refuses((char *)local, sizeof(local), "CRC32c checksum does not match");
+	/* A LOCAL header's TLVs are read where its family says they begin;
+	 * with a family of no known size, its block is ignored whole. */
+	refuses(S(V2SIG "\x20\x00\x00\x02\x04\x00"), "truncated TLV");
+	parses(S(V2SIG "\x20\x55\x00\x03\x03\x00\x09"), NULL,
+	       "LOCAL, unknown family: block ignored");
 
 	/* Wrong length, or two of them: refused whatever the sum. */
 	refuses(S(V2SIG "\x21\x11\x00\x12"
