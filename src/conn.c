@@ -239,8 +239,9 @@ read_header(struct conn *c, unsigned events)
 		addr_format((struct sockaddr *)&c->peer, c->client,
 		            sizeof(c->client));
 	}
-	log_msg(LVL_DEBUG, "PROXY v%d header conn=%llu client=%s via=%s",
-	        h.version, (unsigned long long)c->id, client_name(c), c->via);
+	log_msg(LVL_DEBUG, "PROXY v%d header conn=%llu client=%s via=%s%s",
+	        h.version, (unsigned long long)c->id, client_name(c), c->via,
+	        h.crc32c ? " crc32c=ok" : "");
 	if (admit(c) < 0) {
 		conn_end(c);
 		return -1;

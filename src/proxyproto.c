@@ -11,7 +11,14 @@
  * that exactly fill the announced length. It is incremental: a prefix of a
  * valid header is MORE, so the caller can wait for the rest within its own
  * time and size bounds; anything that can no longer become a valid header
- * is BAD at once. */
+ * is BAD at once.
+ *
+ * A version 2 header may carry a CRC32c TLV (type 0x03, 4 bytes, big
+ * endian): the CRC32c of the whole header, computed with those 4 bytes
+ * zeroed. When there is one it must match, so that a header damaged on
+ * the way is refused instead of trusted; a header without one is taken
+ * as before. The checksum cannot protect its own type byte: damage that
+ * turns the TLV into another type leaves a header without a checksum. */
 #include "proxyproto.h"
 
 #include <arpa/inet.h>
@@ -22,6 +29,25 @@
 static const uint8_t v2_sig[12] = {0x0d, 0x0a, 0x0d, 0x0a, 0x00, 0x0d,
                                    0x0a, 0x51, 0x55, 0x49, 0x54, 0x0a};
 static const char v1_sig[] = "PROXY ";
+
+#define PP2_TYPE_CRC32C 0x03
+/* CRC32c's polynomial, bit-reversed (RFC 3720, appendix B.4). */
+#define CRC32C_POLY 0x82f63b78u
+
+uint32_t
+proxyproto_crc32c(uint32_t crc, const void *data, size_t n)
+{
+	const uint8_t *p = data;
+
+	/* Bit by bit: it runs once per header, at most 1040 bytes. */
+	crc = ~crc;
+	for (size_t i = 0; i < n; i++) {
+		crc ^= p[i];
+		for (int k = 0; k < 8; k++)
+			crc = (crc >> 1) ^ (CRC32C_POLY & (0u - (crc & 1)));
+	}
+	return ~crc;
+}
 
 /* The family of SA once an IPv4-mapped IPv6 address counts as IPv4;
  * fills the 4 or 16 address bytes and the port. 0 when not IP. */
@@ -240,12 +266,51 @@ set_ip(struct sockaddr_storage *ss, int fam, const uint8_t *addr,
 	}
 }
 
+/* The TLVs of the header at BUF, from offset OFF to its end END: each
+ * type, length, value, together filling it exactly; a CRC32c TLV, at most
+ * one, must hold the header's checksum (*CRC is then set). */
+static enum proxyproto_rc
+check_tlvs(const uint8_t *buf, size_t off, size_t end, bool *crc,
+           const char **why)
+{
+	static const uint8_t zero[4];
+	size_t at = 0; /* where the CRC32c value is; 0: none */
+
+	while (off < end) {
+		if (off + 3 > end)
+			return bad(why, "v2: truncated TLV");
+		size_t vlen = (size_t)buf[off + 1] << 8 | buf[off + 2];
+		if (off + 3 + vlen > end)
+			return bad(why, "v2: TLV longer than the header");
+		if (buf[off] == PP2_TYPE_CRC32C) {
+			if (vlen != 4)
+				return bad(why, "v2: CRC32c TLV not 4 bytes");
+			if (at != 0)
+				return bad(why, "v2: two CRC32c TLVs");
+			at = off + 3;
+		}
+		off += 3 + vlen;
+	}
+	if (at == 0)
+		return PROXYPROTO_DONE;
+	uint32_t want = (uint32_t)buf[at] << 24 | (uint32_t)buf[at + 1] << 16 |
+	                (uint32_t)buf[at + 2] << 8 | buf[at + 3];
+	uint32_t sum = proxyproto_crc32c(0, buf, at);
+	sum = proxyproto_crc32c(sum, zero, 4);
+	sum = proxyproto_crc32c(sum, buf + at + 4, end - at - 4);
+	if (sum != want)
+		return bad(why, "v2: CRC32c checksum does not match");
+	*crc = true;
+	return PROXYPROTO_DONE;
+}
+
 static enum proxyproto_rc
 parse_v2(const uint8_t *buf, size_t n, struct proxyproto_hdr *h,
          const char **why)
 {
 	size_t len, alen = 0;
 	int fam = 0;
+	bool known = true; /* a family whose address block has a known size */
 
 	if (memcmp(buf, v2_sig, n < 12 ? n : 12) != 0)
 		return bad(why, "not a PROXY header");
@@ -272,6 +337,7 @@ parse_v2(const uint8_t *buf, size_t n, struct proxyproto_hdr *h,
 			/* A LOCAL header's addresses are ignored anyway. */
 			if ((buf[12] & 0x0f) == 1)
 				return bad(why, "v2: not a stream family");
+			known = false;
 		}
 	}
 	if (n < 16)
@@ -287,17 +353,15 @@ parse_v2(const uint8_t *buf, size_t n, struct proxyproto_hdr *h,
 	memset(h, 0, sizeof(*h));
 	h->len = 16 + len;
 	h->version = 2;
-	if (local)
+	/* A LOCAL header's block is ignored, but where its TLVs can be
+	 * found they are checked like a PROXY header's: a PROXY header whose
+	 * command bit was damaged into LOCAL still fails its checksum. */
+	if (local && (!known || len < alen))
 		return PROXYPROTO_DONE;
-	/* TLVs after the addresses: each type, length, value; together they
-	 * must fill the announced length exactly. */
-	for (size_t off = 16 + alen; off < 16 + len;) {
-		if (off + 3 > 16 + len)
-			return bad(why, "v2: truncated TLV");
-		off += 3 + ((size_t)buf[off + 1] << 8 | buf[off + 2]);
-		if (off > 16 + len)
-			return bad(why, "v2: TLV longer than the header");
-	}
+	enum proxyproto_rc rc =
+	    check_tlvs(buf, 16 + alen, 16 + len, &h->crc32c, why);
+	if (rc != PROXYPROTO_DONE || local)
+		return rc;
 	if (fam == AF_INET) {
 		set_ip(&h->src, fam, buf + 16, buf + 24);
 		set_ip(&h->dst, fam, buf + 20, buf + 26);

@@ -43,13 +43,19 @@ struct proxyproto_hdr {
 	int version;   /* 1 or 2 */
 	bool has_addr; /* false: LOCAL, UNKNOWN or a family without IP
 	                  addresses; keep the connection's own addresses */
+	bool crc32c;   /* v2: it carried a CRC32c TLV, and the sum matched */
 	struct sockaddr_storage src, dst; /* with has_addr */
 };
+
+/* The CRC32c (Castagnoli) of the N bytes at DATA, continuing CRC: the
+ * value of an earlier call for the bytes before them, 0 to start. */
+uint32_t proxyproto_crc32c(uint32_t crc, const void *data, size_t n);
 
 /* Parses the N bytes at BUF, the start of a connection that must begin
  * with a header. MORE when they are a valid beginning of one (call again
  * with more), DONE with *H filled, or BAD with a reason in *WHY (a static
- * string). Never reads past N. */
+ * string). A version 2 header with a CRC32c TLV is DONE only when the
+ * checksum matches. Never reads past N. */
 enum proxyproto_rc proxyproto_parse(const uint8_t *buf, size_t n,
                                     struct proxyproto_hdr *h, const char **why);
 

@@ -227,6 +227,15 @@ wait_log() {
 # log_count REGEX: how many log lines match
 log_count() { grep -Ec -- "$1" "$PS_LOG"; }
 
+# wait_log_count REGEX N [SECS]: wait until at least N log lines match
+wait_log_count() {
+	for _ in $(seq $((${3:-5} * 10))); do
+		[ "$(log_count "$1")" -ge "$2" ] && return 0
+		sleep 0.1
+	done
+	[ "$(log_count "$1")" -ge "$2" ]
+}
+
 # log_field REGEX KEY: the value of KEY=... on the first log line matching
 # REGEX (empty when there is none)
 log_field() {
@@ -268,6 +277,18 @@ hold_clients() {
 	PIDS+=("$HOLD")
 	wait_file "$T/ready" 60 || bail "$3"
 }
+
+# ------------------------------------------------------------ bytes
+
+# hex TEXT: the bytes of TEXT (taken as they are, no escapes) in lowercase
+# hex, without blanks
+hex() { printf '%s' "$1" | od -An -v -tx1 | tr -d ' \n'; }
+
+# hex_file FILE: the same for the bytes of FILE
+hex_file() { od -An -v -tx1 "$1" | tr -d ' \n'; }
+
+# escaped HEX: the bytes written in HEX as \xHH escapes, for talk's send
+escaped() { sed 's/../\\x&/g' <<<"$1"; }
 
 # ------------------------------------------------------------ numbers
 
@@ -382,6 +403,14 @@ EOF
 	} >"$T/nginx.conf"
 	spawn "$T/nginx.log" nginx -c "$T/nginx.conf" -p "$T/nginx"
 	wait_port 127.0.0.1 "$1" || { diag <"$T/nginx-error.log"; bail "nginx listens"; }
+}
+
+# haproxy_conf MODE: starts $T/haproxy.cfg with the settings every test's
+# HAProxy shares (MODE is tcp or http); the test appends its frontends and
+# backends, then calls haproxy_start.
+haproxy_conf() {
+	printf 'global\n\tmaxconn 100\ndefaults\n\tmode %s\n' "$1" >"$T/haproxy.cfg"
+	printf '\ttimeout %s\n' 'connect 5s' 'client 10s' 'server 10s' >>"$T/haproxy.cfg"
 }
 
 # haproxy_start PORT: HAProxy with the test's $T/haproxy.cfg, waited for

@@ -4,8 +4,10 @@
  * parsed in a buffer of exactly its size (ASan catches any read past it):
  * the verdicts must be MORE, MORE, ..., then one final answer that never
  * changes as more bytes come; DONE never claims more bytes than it was
- * given nor more than the bounds; BAD always says why; and a header built
- * from DONE's addresses parses back to the same addresses. */
+ * given nor more than the bounds; BAD always says why; a header built
+ * from DONE's addresses parses back to the same addresses; and a v2
+ * header whose CRC32c was verified is refused with its source address
+ * changed by one bit. */
 #include "fuzz.h"
 
 #include <netinet/in.h>
@@ -67,6 +69,17 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				        memcmp(&g.src, &h.src, sizeof(g.src)) ==
 				            0,
 				    "rebuilt header reads differently");
+			}
+			if (h.crc32c && h.has_addr) {
+				uint8_t *bad = malloc(h.len);
+				struct proxyproto_hdr g;
+				memcpy(bad, data, h.len);
+				bad[16] ^= 0x01; /* the source's first byte */
+				FUZZ_CHECK(
+				    proxyproto_parse(bad, h.len, &g, &why) ==
+				        PROXYPROTO_BAD,
+				    "checksummed header taken changed");
+				free(bad);
 			}
 			final_len = h.len;
 		}

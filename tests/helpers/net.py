@@ -20,6 +20,9 @@ shell test can compare both ends of a relay.
                                           (until 1 s of silence), close
   serve peer    --port P                 say "peer=ADDR\\n" (the address it
                                           sees the client from), read to EOF
+  serve refuse  --port P [--delay S] [--reset]
+                                         read what comes, wait S seconds,
+                                          close (or reset) without a byte
 
   talk HOST PORT STEP...      scripted client (see run_talk), received bytes
                               go to stdout
@@ -123,6 +126,20 @@ def read_to_eof(sock, into=None):
             into.append(data)
 
 
+def read_until_quiet(sock, first, quiet):
+    """Read until EOF, an error, or silence: FIRST seconds before a first
+    byte, QUIET seconds after one; return what came."""
+    got = []
+    sock.settimeout(first)
+    try:
+        for data in iter(lambda: sock.recv(CHUNK), b""):
+            got.append(data)
+            sock.settimeout(quiet)
+    except OSError:
+        pass
+    return b"".join(got)
+
+
 def send_random(sock, nbytes):
     """Send nbytes of fresh random data; return its sha256 hex."""
     h = hashlib.sha256()
@@ -202,19 +219,24 @@ def handle_pump(sock, args, report):
                sent_len=args.send_bytes, **result)
 
 
+def handle_refuse(sock, args, report):
+    # A backend that rejects its client (what on_reject is for): it reads
+    # what comes (up to 0.3 s for a first byte, then until 0.1 s pass
+    # without one), waits --delay seconds, then closes without sending a
+    # byte, or resets the connection. The report holds what it read.
+    body = read_until_quiet(sock, 0.3, 0.1)
+    time.sleep(args.delay)
+    if args.reset:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                        struct.pack("ii", 1, 0))
+    sock.close()
+    report.add(recv_len=len(body), recv_hex=body.hex())
+
+
 def handle_capture(sock, args, report):
-    sock.settimeout(1.0)
-    got = []
-    try:
-        while True:
-            data = sock.recv(CHUNK)
-            if not data:
-                break
-            got.append(data)
-    except socket.timeout:
-        pass
+    body = read_until_quiet(sock, 1.0, 1.0)
     with open(args.out + ".tmp", "wb") as f:
-        f.write(b"".join(got))
+        f.write(body)
     os.rename(args.out + ".tmp", args.out)
 
 
@@ -261,7 +283,7 @@ def serve(args):
 
     handler = {"ident": handle_ident, "sink": handle_sink,
                "pump": handle_pump, "capture": handle_capture,
-               "peer": handle_peer}[args.kind]
+               "peer": handle_peer, "refuse": handle_refuse}[args.kind]
     report = Report(args.report)
 
     class Handler(socketserver.BaseRequestHandler):
@@ -501,7 +523,7 @@ def main():
     elif cmd == "serve":
         p = argparse.ArgumentParser(prog="serve")
         p.add_argument("kind", choices=["ident", "sink", "pump", "httpecho",
-                                        "capture", "peer"])
+                                        "capture", "peer", "refuse"])
         p.add_argument("--host", default="127.0.0.1")
         p.add_argument("--port", type=int, required=True)
         p.add_argument("--name", default="server")
@@ -510,6 +532,8 @@ def main():
         p.add_argument("--reply-bytes", type=int, default=0)
         p.add_argument("--send-bytes", type=int, default=0)
         p.add_argument("--io-timeout", type=float, default=60.0)
+        p.add_argument("--delay", type=float, default=0.0)
+        p.add_argument("--reset", action="store_true")
         serve(p.parse_args(rest))
     elif cmd == "talk":
         run_talk(rest)

@@ -17,37 +17,11 @@ pki_setup
 nginx_start "$WEB"
 openvpn_server_start "$OVPN"
 
-# Backends that reject: read what comes (up to 0.3 s), wait 0.2 s, then
-# close or reset.
-for mode in rst fin; do
-	port=$RST
-	[ $mode = fin ] && port=$FIN
-	spawn "$T/$mode.log" "$PYTHON" -c '
-import socket, struct, sys, threading, time
-mode, port = sys.argv[1], int(sys.argv[2])
-s = socket.socket()
-s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(("127.0.0.1", port))
-s.listen(16)
-print("listening", flush=True)
-def serve(c):
-    c.settimeout(0.3)
-    try:
-        c.recv(65536)
-    except OSError:
-        pass
-    time.sleep(0.2)
-    if mode == "rst":
-        c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-    c.close()
-while True:
-    c, _ = s.accept()
-    threading.Thread(target=serve, args=(c,), daemon=True).start()
-' $mode "$port"
-done
+# Backends that reject: read what comes, wait 0.2 s, then reset or close.
+serve rst refuse --port "$RST" --delay 0.2 --reset
+serve fin refuse --port "$FIN" --delay 0.2
 serve sink sink --port "$SINK" --reply-bytes 0
 serve ident ident --port "$IDENT" --name ident-first
-wait_port 127.0.0.1 "$RST" && wait_port 127.0.0.1 "$FIN" || bail "scripted backends listen"
 
 cat >"$T/ps.ini" <<EOF
 bind = 127.0.0.1:$P
@@ -112,7 +86,6 @@ now=$(printf '%08x' "$(date +%s)")
 tc=00363850e1e2e3e4e5e6e70f000001$now$(head -c 37 /dev/urandom | od -An -v -tx1 | tr -d ' \n')$(printf 'ab%.0s' $(seq 32))
 same_as_nginx "${tc:0:112}" "a keyless tls-crypt packet with the current time"
 
-hex() { printf '%s' "$1" | od -An -v -tx1 | tr -d ' \n'; }
 same_as_nginx "$(hex 'RST')0001" "a backend that resets: to the service on_reject names"
 check "logged as a reset" wait_log 'service=rst .*how="reset".*: to web'
 same_as_nginx "$(hex 'FIN')0001" "a backend that closes"

@@ -15,14 +15,8 @@ read -r PS NG HA1 HA2 CAP <<<"$(free_ports 5)"
 nginx_proxied '$proxy_protocol_addr $request' "$NG"
 
 # HAProxy connects to portsplit from 127.0.0.1: the trusted balancer.
-cat >"$T/haproxy.cfg" <<EOF
-global
-	maxconn 100
-defaults
-	mode tcp
-	timeout connect 5s
-	timeout client 10s
-	timeout server 10s
+haproxy_conf tcp
+cat >>"$T/haproxy.cfg" <<EOF
 frontend v2
 	bind 127.0.0.1:$HA2
 	default_backend ps2

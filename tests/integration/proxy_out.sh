@@ -13,14 +13,8 @@ read -r PS NG1 NG2 HA CAP <<<"$(free_ports 5)"
 
 nginx_proxied '$proxy_protocol_addr $proxy_protocol_port $remote_addr $request' "$NG1" "$NG2"
 
-cat >"$T/haproxy.cfg" <<EOF
-global
-	maxconn 100
-defaults
-	mode http
-	timeout connect 5s
-	timeout client 10s
-	timeout server 10s
+haproxy_conf http
+cat >>"$T/haproxy.cfg" <<EOF
 frontend fe
 	bind 127.0.0.1:$HA accept-proxy
 	http-request return status 200 content-type text/plain lf-string "src=%[src]\n"

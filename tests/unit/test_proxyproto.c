@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: ISC */
 /* Unit tests for proxyproto.c: headers built and parsed back, every prefix
  * of a valid header asks for more, and truncated, oversized and malformed
- * headers are refused. */
+ * headers are refused; CRC32c against published check values, and the
+ * checksum TLV of version 2 verified on a header HAProxy sent. */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
@@ -131,6 +132,186 @@ wants_more(const char *text, size_t len, const char *what)
 #define S(lit) lit, sizeof(lit) - 1
 #define V2SIG "\r\n\r\n\0\r\nQUIT\n"
 
+/* Known answers: the usual check value, and the four 32-byte vectors of
+ * RFC 3720, appendix B.4. */
+static void
+crc32c_vectors(void)
+{
+	uint8_t v[32];
+
+	ok(proxyproto_crc32c(0, "123456789", 9) == 0xe3069283,
+	   "crc32c(\"123456789\") = 0xe3069283 (got 0x%08x)",
+	   proxyproto_crc32c(0, "123456789", 9));
+	ok(proxyproto_crc32c(0, "", 0) == 0, "crc32c of nothing is 0");
+	uint32_t part = proxyproto_crc32c(0, "1234", 4);
+	ok(proxyproto_crc32c(part, "56789", 5) == 0xe3069283,
+	   "crc32c continues from an earlier value");
+	memset(v, 0, sizeof(v));
+	ok(proxyproto_crc32c(0, v, 32) == 0x8a9136aa,
+	   "crc32c of 32 zero bytes = 0x8a9136aa");
+	memset(v, 0xff, sizeof(v));
+	ok(proxyproto_crc32c(0, v, 32) == 0x62a8ab43,
+	   "crc32c of 32 0xff bytes = 0x62a8ab43");
+	for (int i = 0; i < 32; i++)
+		v[i] = (uint8_t)i;
+	ok(proxyproto_crc32c(0, v, 32) == 0x46dd794e,
+	   "crc32c of 0x00..0x1f = 0x46dd794e");
+	for (int i = 0; i < 32; i++)
+		v[i] = (uint8_t)(31 - i);
+	ok(proxyproto_crc32c(0, v, 32) == 0x113fdb5c,
+	   "crc32c of 0x1f..0x00 = 0x113fdb5c");
+}
+
+/* Writes the CRC32c of the LEN-byte header at BUF into its 4 bytes at
+ * AT (zeroed first), big-endian, as a sender does. */
+static void
+put_crc(uint8_t *buf, size_t len, size_t at)
+{
+	memset(buf + at, 0, 4);
+	uint32_t c = proxyproto_crc32c(0, buf, len);
+	buf[at] = (uint8_t)(c >> 24);
+	buf[at + 1] = (uint8_t)(c >> 16);
+	buf[at + 2] = (uint8_t)(c >> 8);
+	buf[at + 3] = (uint8_t)c;
+}
+
+/* A header HAProxy 2.6 sent (server option send-proxy-v2 with
+ * proxy-v2-options crc32c) for a client at 127.0.0.2:49015: TCP over IPv4,
+ * then one TLV, type 0x03, length 4, the checksum 0x43cdc144. */
+static const uint8_t haproxy_hdr[35] = {
+    0x0d, 0x0a, 0x0d, 0x0a, 0x00, 0x0d, 0x0a, 0x51, 0x55, 0x49, 0x54, 0x0a,
+    0x21, 0x11, 0x00, 0x13, 0x7f, 0x00, 0x00, 0x02, 0x7f, 0x00, 0x00, 0x01,
+    0xbf, 0x77, 0xd9, 0x1f, 0x03, 0x00, 0x04, 0x43, 0xcd, 0xc1, 0x44};
+#define HAPROXY_CRC_TYPE 28 /* the offset of the TLV's type byte */
+
+static void
+crc32c_tlv(void)
+{
+	/* The header, then client bytes: enough that a length made longer
+	 * by damage is still all there to be judged. */
+	uint8_t buf[sizeof(haproxy_hdr) + 700];
+	struct proxyproto_hdr h;
+	const char *why = NULL;
+	size_t n = sizeof(haproxy_hdr);
+
+	for (size_t i = n; i < sizeof(buf); i++)
+		buf[i] = (uint8_t) "GET / HTTP/1.1\r\n"[i % 16];
+	memcpy(buf, haproxy_hdr, n);
+	prefixes_want_more(buf, n, "HAProxy's header");
+	enum proxyproto_rc rc = proxyproto_parse(buf, sizeof(buf), &h, &why);
+	ok(rc == PROXYPROTO_DONE && h.len == n && h.crc32c && h.has_addr,
+	   "HAProxy's header with a CRC32c TLV is accepted and checked (rc %d "
+	   "%s)",
+	   rc, why ? why : "");
+	if (rc == PROXYPROTO_DONE)
+		ok_str(fmt(&h.src), "127.0.0.2:49015", "its source");
+
+	/* Any one bit changed is refused: in the fixed part, the addresses,
+	 * the TLV's length and its value. Not the TLV's type byte: changed,
+	 * it makes another TLV, and the header one without a checksum. */
+	size_t flips = 0, first_bad = 0;
+	for (size_t bit = 0; bit < n * 8; bit++) {
+		if (bit / 8 == HAPROXY_CRC_TYPE)
+			continue;
+		buf[bit / 8] ^= (uint8_t)(1u << (bit % 8));
+		rc = proxyproto_parse(buf, sizeof(buf), &h, &why);
+		buf[bit / 8] ^= (uint8_t)(1u << (bit % 8));
+		if (rc == PROXYPROTO_BAD)
+			flips++;
+		else if (first_bad == 0)
+			first_bad = bit + 1;
+	}
+	ok(flips == n * 8 - 8,
+	   "each of the %zu one-bit changes is refused (%zu were; first "
+	   "not: bit %zu)",
+	   n * 8 - 8, flips, first_bad ? first_bad - 1 : 0);
+	buf[34] ^= 0x01;
+	rc = proxyproto_parse(buf, n, &h, &why);
+	ok(rc == PROXYPROTO_BAD && strstr(why, "CRC32c checksum") != NULL,
+	   "a changed checksum is refused as not matching (%s)",
+	   why ? why : "");
+	buf[34] ^= 0x01;
+	buf[19] ^= 0x01; /* 127.0.0.2 -> 127.0.0.3 */
+	rc = proxyproto_parse(buf, n, &h, &why);
+	ok(rc == PROXYPROTO_BAD && strstr(why, "CRC32c checksum") != NULL,
+	   "a changed source address is refused (%s)", why ? why : "");
+	buf[19] ^= 0x01;
+	buf[12] = 0x20; /* PROXY damaged into LOCAL */
+	rc = proxyproto_parse(buf, n, &h, &why);
+	ok(rc == PROXYPROTO_BAD && strstr(why, "CRC32c checksum") != NULL,
+	   "a PROXY command changed into LOCAL is refused (%s)",
+	   why ? why : "");
+
+	/* The same header without the TLV: accepted, nothing checked. */
+	memcpy(buf, haproxy_hdr, 28);
+	buf[15] = 12;
+	rc = proxyproto_parse(buf, 28, &h, &why);
+	ok(rc == PROXYPROTO_DONE && h.has_addr && !h.crc32c,
+	   "without a CRC32c TLV the header is accepted (rc %d %s)", rc,
+	   why ? why : "");
+
+	/* IPv6, the checksum between two other TLVs (NOOP, AUTHORITY). */
+	uint8_t v6[16 + 36 + 5 + 7 + 14];
+	memset(v6, 0, sizeof(v6));
+	memcpy(v6, V2SIG "\x21\x21", 14);
+	v6[15] = (uint8_t)(sizeof(v6) - 16);
+	v6[31] = 7; /* source 2001:db8::7 (below) */
+	v6[16] = 0x20, v6[17] = 0x01, v6[18] = 0x0d, v6[19] = 0xb8;
+	v6[47] = 1;                           /* destination ::1 */
+	v6[48] = 0x13, v6[49] = 0x88;         /* port 5000 */
+	memcpy(v6 + 52, "\x04\x00\x02xx", 5); /* NOOP */
+	memcpy(v6 + 57, "\x03\x00\x04", 3);
+	memcpy(v6 + 64,
+	       "\x02\x00\x0b"
+	       "example.org",
+	       14);
+	put_crc(v6, sizeof(v6), 60);
+	rc = proxyproto_parse(v6, sizeof(v6), &h, &why);
+	ok(rc == PROXYPROTO_DONE && h.crc32c && h.len == sizeof(v6),
+	   "IPv6 with the checksum among other TLVs is accepted (rc %d %s)", rc,
+	   why ? why : "");
+	if (rc == PROXYPROTO_DONE)
+		ok_str(fmt(&h.src), "[2001:db8::7]:5000", "IPv6 source");
+	v6[sizeof(v6) - 1] ^= 0x20; /* in the TLV after it */
+	refuses((char *)v6, sizeof(v6), "CRC32c checksum does not match");
+
+	/* A balancer's health check: LOCAL, no address, the checksum (byte
+	 * for byte what HAProxy 2.6 sends with check-send-proxy). */
+	uint8_t local[16 + 7];
+	memcpy(local, V2SIG "\x20\x00\x00\x07\x03\x00\x04", 19);
+	put_crc(local, sizeof(local), 19);
+	rc = proxyproto_parse(local, sizeof(local), &h, &why);
+	ok(rc == PROXYPROTO_DONE && !h.has_addr && h.crc32c,
+	   "LOCAL with a CRC32c TLV: accepted, checked (rc %d %s)", rc,
+	   why ? why : "");
+	ok(memcmp(local + 19, "\xa9\xb8\x7e\x8f", 4) == 0,
+	   "  its checksum is HAProxy's, 0xa9b87e8f");
+	local[22] ^= 0x80;
+	refuses((char *)local, sizeof(local), "CRC32c checksum does not match");
+	/* A LOCAL header's TLVs are read where its family says they begin;
+	 * with a family of no known size, its block is ignored whole. */
+	refuses(S(V2SIG "\x20\x00\x00\x02\x04\x00"), "truncated TLV");
+	parses(S(V2SIG "\x20\x55\x00\x03\x03\x00\x09"), NULL,
+	       "LOCAL, unknown family: block ignored");
+
+	/* Wrong length, or two of them: refused whatever the sum. */
+	refuses(S(V2SIG "\x21\x11\x00\x12"
+	                "\x7f\x00\x00\x02\x7f\x00\x00\x01\xbf\x77\xd9\x1f"
+	                "\x03\x00\x03\x43\xcd\xc1"),
+	        "CRC32c TLV not 4 bytes");
+	refuses(S(V2SIG "\x21\x11\x00\x14"
+	                "\x7f\x00\x00\x02\x7f\x00\x00\x01\xbf\x77\xd9\x1f"
+	                "\x03\x00\x05\x43\xcd\xc1\x44\x00"),
+	        "CRC32c TLV not 4 bytes");
+	refuses(S(V2SIG "\x20\x00\x00\x03\x03\x00\x00"),
+	        "CRC32c TLV not 4 bytes");
+	uint8_t two[16 + 14];
+	memcpy(two, V2SIG "\x21\x00\x00\x0e", 16);
+	memcpy(two + 16, "\x03\x00\x04\0\0\0\0\x03\x00\x04\0\0\0\0", 14);
+	put_crc(two, sizeof(two), 19);
+	refuses((char *)two, sizeof(two), "two CRC32c TLVs");
+}
+
 int
 main(void)
 {
@@ -242,5 +423,7 @@ main(void)
 	                "\xc0\x00\x02\x01\x0a\x00\x00\x01\x1f\x90\x01\xbb"
 	                "\x04\x00\x09\x00"),
 	        "TLV longer");
+	crc32c_vectors();
+	crc32c_tlv();
 	return unit_done();
 }
