@@ -65,8 +65,9 @@ BIN       = $(BUILD)/portsplit
 # examples/vpn-behind-https end to end; socket activation and sd_notify;
 # the man pages' lint.
 TEST_PKGS += nginx openvpn iproute2 iputils-ping systemd mandoc
-# make deb-check: build the Debian package and check it.
-DEB_TEST_PKGS = dpkg-dev debhelper lintian
+# make deb-check: build the Debian package and check it (installed in a
+# throwaway root: a real client, a backend in Python, ip for loopback).
+DEB_TEST_PKGS = dpkg-dev debhelper lintian curl python3 iproute2
 
 # What make install writes that has the installed paths substituted in.
 GEN_MAN   = $(BUILD)/man/portsplit.1 $(BUILD)/man/portsplit.ini.5
@@ -226,7 +227,8 @@ deb:
 	dpkg-buildpackage -us -uc -b
 
 # Builds the package from a copy of the tree and checks its contents and
-# lintian (slow: not part of make check).
+# lintian, then (as root) installs, serves from, removes and purges it in a
+# throwaway copy of the machine (slow: not part of make check).
 deb-check:
 	@missing=""; for p in $(DEB_TEST_PKGS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	[ -z "$$missing" ] || { echo "missing Debian packages:$$missing"; exit 1; }

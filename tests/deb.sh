@@ -5,8 +5,14 @@
 # it (dpkg-deb -c), marks the configuration as a conffile, creates the
 # portsplit user through sysusers.d, passes lintian (only the tags that the
 # README explains remain), and its program, unpacked, validates its
-# examples. Slow (a full build): run by `make deb-check` and CI, not by
-# `make check`.
+# examples. Then, as root, tests/deb-install.sh installs the .deb for real
+# with dpkg (its maintainer scripts run), has the installed program serve
+# a client, removes and purges it, all in a throwaway copy of the machine
+# (an overlay over / in private mount, PID and network namespaces: lib.sh's
+# in_throwaway_root); the machine must have no portsplit package, user or
+# file afterwards. Without root or overlayfs that part is skipped (a
+# failure with PORTSPLIT_DEB_INSTALL=required, as CI sets). Slow (a full
+# build): run by `make deb-check` and CI, not by `make check`.
 . "$(dirname "$0")/lib.sh"
 
 top=$(cd "$TESTS_DIR/.." && pwd)
@@ -71,4 +77,55 @@ check "the service starts /usr/bin/portsplit /etc/portsplit/portsplit.ini" \
 	"$T/x/lib/systemd/system/portsplit.service"
 check "the packaged man pages name /usr/share/portsplit/signatures" \
 	eval "zcat '$T/x/usr/share/man/man1/portsplit.1.gz' | grep -q /usr/share/portsplit/signatures"
+
+# ------------------------------------------------------------ installed
+# The package installed for real, served from, removed and purged by
+# tests/deb-install.sh in a throwaway copy of this machine (an overlay over
+# / in private namespaces, see in_throwaway_root), from which nothing may
+# reach the machine. PORTSPLIT_DEB_INSTALL=required (CI) makes a skip a
+# failure.
+no_install() {
+	if [ "${PORTSPLIT_DEB_INSTALL:-}" = required ]; then
+		not_ok "the package installed in a throwaway root (required): $1"
+	else
+		skip "the package installed in a throwaway root" "$1"
+	fi
+}
+# had: what the machine has of portsplit, empty for a machine without it.
+had() {
+	dpkg-query -W -f='${db:Status-Abbrev}' portsplit 2>/dev/null | tr -d ' '
+	getent passwd portsplit
+	getent group portsplit
+	ls -d /usr/bin/portsplit /etc/portsplit /lib/systemd/system/portsplit.service \
+		/usr/lib/sysusers.d/portsplit.conf /var/lib/portsplit 2>/dev/null
+}
+before=$(had)
+if ! can_unshare_mounts; then
+	no_install "needs root and mount namespaces (unshare -m)"
+elif [ -n "$before" ]; then
+	no_install "this machine has portsplit already: $(tr "\n" " " <<<"$before")"
+else
+	for p in curl ip python3; do
+		command -v "$p" >/dev/null || bail "$p is installed (curl, iproute2, python3)"
+	done
+	mkdir -p "$T/t/helpers"
+	cp "$TESTS_DIR/lib.sh" "$TESTS_DIR/deb-install.sh" "$T/t/"
+	cp "$TESTS_DIR/helpers/net.py" "$T/t/helpers/"
+	cp "$deb" "$T/t/portsplit.deb"
+	start=$SECONDS
+	in_throwaway_root 900 "$T/t" deb-install.sh /tmp/t/portsplit.deb >"$T/install.out"
+	rc=$?
+	if [ "$rc" = 77 ]; then
+		no_install "$(tail -n 1 "$T/install.out")"
+	else
+		sed -E '/^(not )?ok /!s/^/# /' "$T/install.out"
+		nfail=$(grep -c '^not ok ' "$T/install.out")
+		FAILED=$((FAILED + nfail))
+		[ "$rc" = 0 ] || [ "$nfail" != 0 ] || not_ok "the install cycle exited with status $rc"
+		echo "# install, serve, remove, purge: $((SECONDS - start)) s"
+	fi
+	# Nothing of it reached the machine.
+	is "$(had)" "" "afterwards the machine has no portsplit package, user, group or file"
+	is "$(grep -F "$T/" /proc/self/mounts)" "" "afterwards no mount of the throwaway root is left"
+fi
 finish

@@ -368,6 +368,49 @@ in_private_dev() {
 	timeout 60 unshare -m --propagation private bash "$T/private-dev.sh" >"$T/inner.log" 2>&1
 }
 
+# in_throwaway_root SECS DIR SCRIPT ARG...: run `bash /tmp/t/SCRIPT ARG...`
+# as root in a throwaway copy of this machine, so that it may install
+# packages, add users and start daemons: private mount, PID and network
+# namespaces (loopback up), chrooted into an overlay whose lower layer is
+# the machine's root filesystem (what is mounted under / is not in it) and
+# whose writes go to a tmpfs that vanishes with the namespaces; SECS bounds
+# it all, and ending it kills everything it started. Inside, /proc is the
+# namespace's own (it shows only what the script starts), /sys and /dev
+# are the machine's, read-only, /run and /tmp fresh tmpfs, and DIR is
+# copied to /tmp/t. Prints what the script prints; returns its status, or
+# 77 when the copy of the machine cannot be made (the last line says why).
+in_throwaway_root() {
+	local secs=$1 dir=$2
+	shift 2
+	mkdir -p "$T/throwaway"
+	{
+		echo 'set -u'
+		printf 'n=%q\n' "$T/throwaway"
+		printf 'dir=%q\n' "$dir"
+		# shellcheck disable=SC2016 # expanded by the script, not here
+		cat <<'EOF'
+setup() { "$@" 2>"$n.err" || { echo "cannot make a throwaway root: $* failed: $(cat "$n.err")"; exit 77; }; }
+setup mount -t tmpfs -o mode=0755 throwaway "$n"
+mkdir "$n/upper" "$n/work" "$n/root"
+setup mount -t overlay throwaway -o "lowerdir=/,upperdir=$n/upper,workdir=$n/work" "$n/root"
+r=$n/root
+setup mount -t proc proc "$r/proc"
+for d in sys dev; do
+	setup mount --bind "/$d" "$r/$d"
+	setup mount -o remount,bind,ro "$r/$d"
+done
+setup mount -t tmpfs -o mode=0755 run "$r/run"
+setup mount -t tmpfs -o mode=1777 tmp "$r/tmp"
+setup ip link set lo up
+cp -r "$dir" "$r/tmp/t"
+chroot "$r" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root \
+	LC_ALL=C DEBIAN_FRONTEND=noninteractive PORTSPLIT_THROWAWAY_ROOT=1 bash "/tmp/t/$@"
+EOF
+	} >"$T/throwaway.sh"
+	timeout "$secs" unshare --mount --propagation private --pid --net --fork --kill-child \
+		bash "$T/throwaway.sh" "$@" 2>&1
+}
+
 # ------------------------------------------------------------ PROXY protocol
 
 # nginx_proxied FORMAT PORT...: nginx on 127.0.0.1:PORT (each), where a
