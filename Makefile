@@ -66,8 +66,9 @@ BIN       = $(BUILD)/portsplit
 # the man pages' lint.
 TEST_PKGS += nginx openvpn iproute2 iputils-ping systemd mandoc
 # make deb-check: build the Debian package and check it (installed in a
-# throwaway root: a real client, a backend in Python, ip for loopback).
-DEB_TEST_PKGS = dpkg-dev debhelper lintian curl python3 iproute2
+# throwaway root: a real client, a backend in Python, ip for loopback,
+# strace to see what the maintainer scripts run).
+DEB_TEST_PKGS = dpkg-dev debhelper lintian curl python3 iproute2 strace
 
 # What make install writes that has the installed paths substituted in.
 GEN_MAN   = $(BUILD)/man/portsplit.1 $(BUILD)/man/portsplit.ini.5
