@@ -389,7 +389,7 @@ in_throwaway_root() {
 		printf 'dir=%q\n' "$dir"
 		# shellcheck disable=SC2016 # expanded by the script, not here
 		cat <<'EOF'
-setup() { "$@" 2>"$n.err" || { echo "cannot make a throwaway root: $* failed: $(cat "$n.err")"; exit 77; }; }
+setup() { "$@" 2>"$n.err" || { echo "cannot make a throwaway root: $* failed: $(tr -s '\n ' ' ' <"$n.err")"; exit 77; }; }
 setup mount -t tmpfs -o mode=0755 throwaway "$n"
 mkdir "$n/upper" "$n/work" "$n/root"
 setup mount -t overlay throwaway -o "lowerdir=/,upperdir=$n/upper,workdir=$n/work" "$n/root"
