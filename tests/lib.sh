@@ -372,7 +372,8 @@ in_private_dev() {
 # as root in a throwaway copy of this machine, so that it may install
 # packages, add users and start daemons: private mount, PID and network
 # namespaces (loopback up), chrooted into an overlay whose lower layer is
-# the machine's root filesystem (what is mounted under / is not in it) and
+# the machine's root filesystem (what is mounted under / is not in it: a
+# machine with /etc, /usr or /var on a file system of their own gets 77) and
 # whose writes go to a tmpfs that vanishes with the namespaces; SECS bounds
 # it all, and ending it kills everything it started. Inside, /proc is the
 # namespace's own (it shows only what the script starts), /sys and /dev
@@ -390,6 +391,9 @@ in_throwaway_root() {
 		# shellcheck disable=SC2016 # expanded by the script, not here
 		cat <<'EOF'
 setup() { "$@" 2>"$n.err" || { echo "cannot make a throwaway root: $* failed: $(tr -s '\n ' ' ' <"$n.err")"; exit 77; }; }
+for d in /etc /usr /var; do
+	! mountpoint -q "$d" || { echo "cannot make a throwaway root: $d is a mount of its own, which an overlay of / would miss"; exit 77; }
+done
 setup mount -t tmpfs -o mode=0755 throwaway "$n"
 mkdir "$n/upper" "$n/work" "$n/root"
 setup mount -t overlay throwaway -o "lowerdir=/,upperdir=$n/upper,workdir=$n/work" "$n/root"
