@@ -10,7 +10,9 @@
 #              registered conffile; the units are installed, neither enabled
 #              nor started; portsplit -t passes the shipped configuration;
 #              the installed program serves a real client as that user
-#   dpkg -r    the program and units go, the edited configuration stays
+#   dpkg -i    again, as an upgrade: the daemon is try-restarted (if it runs)
+#   dpkg -r    the prerm stops the units; the program and units go, the
+#              edited configuration stays
 #   dpkg --purge  the configuration, its folder and the units' state go;
 #              the user stays
 . "$(dirname "$0")/lib.sh"
@@ -42,8 +44,15 @@ is "$(getent passwd portsplit)" "" "before: no portsplit user"
 # their systemd path (in this root's own /run: no systemd answers them);
 # every program they run is traced, with its arguments.
 mkdir -p /run/systemd/system
-timeout 300 strace -f --seccomp-bpf -qq -s 256 -e trace=execve -e signal=none -o "$T/exec.trace" \
-	dpkg -i "$deb" >"$T/install.log" 2>&1
+# traced TRACE LOG COMMAND...: runs COMMAND (output to LOG), every program
+# it starts written to TRACE with its arguments.
+traced() {
+	local trace=$1 log=$2
+	shift 2
+	timeout 300 strace -f --seccomp-bpf -qq -s 256 -e trace=execve \
+		-e signal=none -o "$trace" "$@" >"$log" 2>&1
+}
+traced "$T/exec.trace" "$T/install.log" dpkg -i "$deb"
 rc=$?
 is "$rc" 0 "dpkg -i: unpacked and configured (its postinst exits 0)"
 [ "$rc" = 0 ] || diag <"$T/install.log"
@@ -128,11 +137,25 @@ check "the installed portsplit logged the decision for http" \
 ps_stop
 is "$?" 0 "the installed portsplit exits 0 on SIGTERM"
 
+# ------------------------------------------------------------ upgrade
+# Installing over an installed package (configure with the old version)
+# restarts the daemon only if it runs: try-restart (debian/portsplit.postinst).
+traced "$T/upgrade.trace" "$T/upgrade.log" dpkg -i "$deb"
+is "$?" 0 "dpkg -i over the installed package: configured again"
+check "the upgrade's postinst asked systemd to try-restart portsplit.service" \
+	grep -qE 'execve\("[^"]*/deb-systemd-invoke", \["deb-systemd-invoke", "try-restart", "portsplit.service"\]' \
+	"$T/upgrade.trace"
+
 # ------------------------------------------------------------ dpkg -r
 echo "# edited by tests/deb-install.sh" >>"$conf"
 edited=$(sha256 "$conf")
-timeout 300 dpkg -r portsplit >"$T/remove.log" 2>&1
+traced "$T/remove.trace" "$T/remove.log" dpkg -r portsplit
 rc=$?
+# The units may have been started by the operator since: the prerm stops
+# them, the socket first (debian/portsplit.prerm).
+check "dpkg -r: the prerm asked systemd to stop portsplit.socket and portsplit.service" \
+	grep -qE 'execve\("[^"]*/deb-systemd-invoke", \["deb-systemd-invoke", "stop", "portsplit.socket", "portsplit.service"\]' \
+	"$T/remove.trace"
 is "$rc" 0 "dpkg -r: removed (its maintainer scripts exit 0)"
 [ "$rc" = 0 ] || diag <"$T/remove.log"
 is "$(state)" rc "dpkg -r: only the configuration is left (rc)"
