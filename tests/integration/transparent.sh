@@ -5,14 +5,15 @@
 # backend's), and a backend (10.77.2.2 and fd77:2::2) that says which
 # address it sees. The backend must see the client's own address, over
 # IPv4 and over IPv6, also when a dual-stack listener takes an IPv4
-# client. A client whose family the backend has no address of is refused
-# with a log line that says so, and the daemon goes on serving. The host
-# has the routing set-up the man page shows (a mark on the backend's
-# replies to transparent sockets, and a local route for marked packets,
-# for both families), with nftables, or iptables and ip6tables when nft
-# is missing. portsplit drops to nobody and must keep CAP_NET_ADMIN and
-# nothing else (read from /proc). Skipped only when the kernel refuses
-# namespaces.
+# client, and through a backend name with an address of each family (in
+# /etc/netns/HOST/hosts while the test runs). A client whose family the
+# backend has no address of is refused with a log line that says so, and
+# the daemon goes on serving. The host has the routing set-up the man
+# page shows (a mark on the backend's replies to transparent sockets, and
+# a local route for marked packets, for both families), with nftables, or
+# iptables and ip6tables when nft is missing. portsplit drops to nobody
+# and must keep CAP_NET_ADMIN and nothing else (read from /proc). Skipped
+# only when the kernel refuses namespaces.
 . "$(dirname "$0")/../lib.sh"
 
 N=ps$$
@@ -22,7 +23,9 @@ if ! ip netns add "$CLI" 2>"$T/ns.err"; then
 	finish
 fi
 ip netns add "$MID" && ip netns add "$BACK" || bail "three namespaces"
-trap 'cleanup; for n in "$CLI" "$MID" "$BACK"; do ip netns del "$n" 2>/dev/null; done' EXIT
+[ -d /etc/netns ] && etc_netns=kept || etc_netns=made
+trap 'cleanup; for n in "$CLI" "$MID" "$BACK"; do ip netns del "$n" 2>/dev/null; done
+	rm -rf "/etc/netns/$MID"; [ $etc_netns = kept ] || rmdir /etc/netns 2>/dev/null' EXIT
 
 # No duplicate address detection on the links to come: while it runs, a
 # link's IPv6 addresses are tentative and the first neighbour discovery
@@ -111,7 +114,15 @@ transparent = yes
 [plain6]
 string = NOT6
 connect = [fd77:2::2]:9000
+[both]
+string = BOTH
+connect = backend.test:9000
+transparent = yes
 EOF
+# backend.test has both addresses, for the host only: ip netns exec puts
+# /etc/netns/NS/hosts in the place of /etc/hosts.
+mkdir -p "/etc/netns/$MID" || bail "/etc/netns/$MID"
+printf '127.0.0.1 localhost\nfd77:2::2 backend.test\n10.77.2.2 backend.test\n' >"/etc/netns/$MID/hosts"
 ps_start "$T/portsplit.ini" 8443 8444
 
 # peer_seen HOST PORT FIRST: the address the backend reports for a client
@@ -125,19 +136,23 @@ is "$(peer_seen fd77:1::1 8443 SIX)" "peer=fd77:1::2" "IPv6: the backend sees th
 is "$(peer_seen fd77:1::1 8443 NOT6)" "peer=fd77:2::1" "IPv6 without transparent it sees portsplit's"
 is "$(peer_seen fd77:1::1 8444 SIX)" "peer=fd77:1::2" "dual stack, IPv6 client: the backend sees it"
 is "$(peer_seen 10.77.1.1 8444 PEER)" "peer=10.77.1.2" "dual stack, IPv4 client: the backend sees its IPv4 address"
+# A name with an address of each family: each client reaches the
+# backend over its own family.
+is "$(peer_seen 10.77.1.1 8444 BOTH)" "peer=10.77.1.2" "a backend name with both families: IPv4 client"
+is "$(peer_seen fd77:1::1 8443 BOTH)" "peer=fd77:1::2" "a backend name with both families: IPv6 client"
 
 # A client of one family, a backend of the other: connecting from any
 # other address than the client's would lie to the backend, so the
 # client is closed and the log says why.
-# Each backend has had three clients (each reported once it closed).
+# Each backend has had four clients (each reported once it closed).
 reports() {
 	for _ in $(seq 50); do
-		[ "$(cat "$T"/back[46].jsonl 2>/dev/null | grep -c .)" -ge 6 ] && break
+		[ "$(cat "$T"/back[46].jsonl 2>/dev/null | grep -c .)" -ge 8 ] && break
 		sleep 0.1
 	done
 	echo "$(grep -c . "$T/back4.jsonl") $(grep -c . "$T/back6.jsonl")"
 }
-is "$(reports)" "3 3" "each backend reported its three clients"
+is "$(reports)" "4 4" "each backend reported its four clients"
 for c in "10.77.1.1 8444 SIX" "10.77.1.1 8443 SIX" "fd77:1::1 8443 PEER"; do
 	read -r host port first <<<"$c"
 	check "$host port $port to the other family's backend: the client is closed" \
@@ -149,7 +164,7 @@ for svc in six peer; do
 		wait_log "connect failed .* service=$svc .*error=\"transparent: no backend address of the client's family\""
 done
 sleep 0.5 # a connection made from a wrong address would be reported by now
-is "$(reports)" "3 3" "the backends saw none of those clients"
+is "$(reports)" "4 4" "the backends saw none of those clients"
 is "$(peer_seen fd77:1::1 8444 SIX)" "peer=fd77:1::2" "and the daemon goes on serving"
 
 status=/proc/$PS_PID/status
