@@ -305,7 +305,11 @@ on_connected(void *arg, int fd, int err, size_t sent)
 		            "connect failed conn=%llu service=%s backend=%s "
 		            "error=\"%s\"",
 		            (unsigned long long)a->ctx.conn_id, a->ctx.service,
-		            a->svc->connect, strerror(err));
+		            a->svc->connect,
+		            a->svc->transparent && err == EAFNOSUPPORT
+		                ? "transparent: no backend address of the "
+		                  "client's family"
+		                : strerror(err));
 		finish(a);
 		return;
 	}

@@ -30,6 +30,7 @@ struct forward {
 	size_t sent;      /* of FIRST, by the attempt that is now connected */
 	int checks;       /* deferred on_check calls still queued */
 	bool transparent; /* bind to FROM before connect */
+	bool of_family;   /* transparent: a backend address of FROM's family */
 	struct sockaddr_storage from; /* the client, port 0 */
 	socklen_t fromlen;
 };
@@ -157,10 +158,6 @@ bind_transparent(struct forward *f, int fd, int family)
 {
 	int one = 1;
 
-	if (family != f->from.ss_family) {
-		errno = EAFNOSUPPORT;
-		return -1;
-	}
 	if (family == AF_INET6) {
 		if (setsockopt(fd, SOL_IPV6, IPV6_TRANSPARENT, &one,
 		               sizeof(one)) < 0)
@@ -207,6 +204,15 @@ attempt(struct forward *f)
 	while (f->next != NULL) {
 		const struct addrinfo *ai = f->next;
 		f->next = ai->ai_next;
+		/* Connecting from any other address than the client's would
+		 * show the backend a wrong client: skipped. When every address
+		 * is, the error says so (EAFNOSUPPORT), not a neighbour's. */
+		if (f->transparent && ai->ai_family != f->from.ss_family) {
+			if (!f->of_family)
+				f->err = EAFNOSUPPORT;
+			continue;
+		}
+		f->of_family = true;
 		f->fd = socket(ai->ai_family,
 		               SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
 		               ai->ai_protocol);

@@ -37,7 +37,8 @@ struct forward_first {
  * FROM's address (IP_TRANSPARENT; the port is the kernel's choice) so
  * that the backend sees the client's own address. Only the backend
  * addresses of FROM's family are tried (an IPv4-mapped FROM counts as
- * IPv4). Needs CAP_NET_ADMIN and a route back through this host.
+ * IPv4); when there is none, the callback's error is EAFNOSUPPORT. Needs
+ * CAP_NET_ADMIN and a route back through this host.
  *
  * FIRST (may be NULL): the first bytes for the backend. The first attempt
  * writes them right after its connect: on loopback and a fast network the
