@@ -30,7 +30,6 @@ struct forward {
 	size_t sent;      /* of FIRST, by the attempt that is now connected */
 	int checks;       /* deferred on_check calls still queued */
 	bool transparent; /* bind to FROM before connect */
-	bool of_family;   /* transparent: a backend address of FROM's family */
 	struct sockaddr_storage from; /* the client, port 0 */
 	socklen_t fromlen;
 };
@@ -205,14 +204,9 @@ attempt(struct forward *f)
 		const struct addrinfo *ai = f->next;
 		f->next = ai->ai_next;
 		/* Connecting from any other address than the client's would
-		 * show the backend a wrong client: skipped. When every address
-		 * is, the error says so (EAFNOSUPPORT), not a neighbour's. */
-		if (f->transparent && ai->ai_family != f->from.ss_family) {
-			if (!f->of_family)
-				f->err = EAFNOSUPPORT;
+		 * show the backend a wrong client: skipped. */
+		if (f->transparent && ai->ai_family != f->from.ss_family)
 			continue;
-		}
-		f->of_family = true;
 		f->fd = socket(ai->ai_family,
 		               SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
 		               ai->ai_protocol);
@@ -297,7 +291,9 @@ forward_start_from(struct loop *loop, const struct addrinfo *ai,
 	f->loop = loop;
 	f->next = ai;
 	f->fd = -1;
-	f->err = EHOSTUNREACH;
+	/* The error when no address is tried: with transparent, the
+	 * backend has none of the client's family. */
+	f->err = f->transparent ? EAFNOSUPPORT : EHOSTUNREACH;
 	f->timeout_ms = timeout_ms;
 	f->fn = fn;
 	f->arg = arg;
