@@ -215,14 +215,7 @@ ps_stop() {
 
 # wait_log REGEX [SECS]: wait until the daemon's log has a line matching the
 # extended REGEX (lines such as "close" come just after the client sees EOF).
-wait_log() {
-	local re=$1 secs=${2:-5}
-	for _ in $(seq $((secs * 10))); do
-		grep -Eq -- "$re" "$PS_LOG" && return 0
-		sleep 0.1
-	done
-	grep -Eq -- "$re" "$PS_LOG"
-}
+wait_log() { wait_log_count "$1" 1 "${2:-5}"; }
 
 # log_count REGEX: how many log lines match
 log_count() { grep -Ec -- "$1" "$PS_LOG"; }

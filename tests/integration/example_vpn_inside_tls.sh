@@ -81,7 +81,7 @@ is "$out" "the web site" "a browser-like client (curl, HTTPS, checking the certi
 check "the inner portsplit sent it to the site (fallback)" grep -q "service=fallback " "$T/inner.log"
 
 # Junk and a keyless OpenVPN probe on the outer port: nginx's HTTPS answers.
-for hex in "000e38$(printf '00%.0s' $(seq 13))" "$(printf 'junk junk' | od -An -tx1 | tr -d ' \n')"; do
+for hex in "000e38$(printf '00%.0s' $(seq 13))" "$(hex 'junk junk')"; do
 	r=$(probe_one "$OUT" "$hex" 3)
 	b=$(probe_one "$WEBS" "$hex" 3)
 	is "$(json "$r" digest) $(json "$r" end)" "$(json "$b" digest) $(json "$b" end)" \

@@ -67,7 +67,7 @@ is "$head" "PROXY TCP4 " "the backend's first bytes are a v1 header"
 line=$(head -n 1 "$T/captured" | tr -d '\r')
 check "the header names 127.0.0.2 -> 127.0.0.1:$PS ($line)" \
 	grep -Eq "^PROXY TCP4 127\.0\.0\.2 127\.0\.0\.1 [0-9]+ $PS\$" <<<"$line"
-rest=$(tail -c +$(($(head -n 1 "$T/captured" | wc -c) + 1)) "$T/captured" | od -An -tx1 | tr -d ' \n')
+rest=$(tail -c +$(($(head -n 1 "$T/captured" | wc -c) + 1)) "$T/captured" | hex_file /dev/stdin)
 is "$rest" "52415700ff646174610d0a" "then the client's bytes, untouched"
 check "decision log line for the raw client names 127.0.0.2" wait_log 'decision .*client=127\.0\.0\.2:[0-9]+ .*service=raw'
 

@@ -23,11 +23,11 @@ ps_start "$T/portsplit.ini" "$PS"
 # slow_case NAME TEXT: send TEXT byte by byte, expect "NAME\n" + TEXT back.
 slow_case() {
 	local name=$1 text=$2 expected
-	expected=$(printf '%s\n%b' "$name" "$text" | od -An -tx1 | tr -d ' \n')
+	expected=$(printf '%s\n%b' "$name" "$text" | hex_file /dev/stdin)
 	talk 127.0.0.1 "$PS" slow 0.05 "$text" expect "$text" 10 shutwr eof 10 \
 		>"$T/$name.out" 2>"$T/$name.err"
 	is "$?" 0 "$name: byte-at-a-time client gets its echo"
-	is "$(od -An -tx1 <"$T/$name.out" | tr -d ' \n')" "$expected" \
+	is "$(hex_file "$T/$name.out")" "$expected" \
 		"$name: backend named itself and echoed the stream whole, in order"
 	check "$name: backend's own sha256 of what it received matches" grep -q \
 		"\"recv_sha\": \"$(printf '%b' "$text" | sha256sum | cut -d' ' -f1)\"" \
